@@ -1,0 +1,61 @@
+# Citeline: `make run` and `make test` are the only set-up commands a newcomer needs.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+export STREAMLIT_BROWSER_GATHER_USAGE_STATS := false
+CITELINE_HOME ?= .citeline
+export CITELINE_HOME
+PORT ?= 8501
+
+.PHONY: install run index test lint typecheck pytest eval bench llm-server browser clean
+
+## install: create .venv and install pinned dependencies (idempotent; keyed on the requirements' hash)
+install: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+## browser: Debian Chromium for the end-to-end test (Playwright's own browser download does not work offline)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+## index: build the index from corpus/ when it is missing
+index: install
+	@if [ ! -f "$(CITELINE_HOME)/citeline.db" ]; then $(BIN)/python -m ingest corpus; fi
+
+## run: install, build the index if missing, start the app on http://127.0.0.1:$(PORT)
+run: index
+	$(BIN)/streamlit run app.py --server.headless true --server.address 127.0.0.1 \
+	  --server.port $(PORT) --browser.gatherUsageStats false
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install browser
+	$(BIN)/python -m pytest
+
+## test: lint, type-check and the whole pytest suite (all markers)
+test: lint typecheck pytest
+
+## eval: every eval suite including the external data sets; reports in reports/eval
+eval: install
+	$(BIN)/python -m eval run --all --out reports/eval
+
+## bench: performance benchmarks (JSON); results in reports/bench.json
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .citeline .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,230 @@
+"""Citeline chat (Streamlit). Thin: it parses input, calls citeline.pipeline.answer and renders.
+
+Untrusted text (questions, guideline passages) is never rendered as HTML: Streamlit escapes raw
+HTML in st.markdown, and `esc()` also neutralises Markdown so a passage cannot inject links or
+images."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+from datetime import datetime
+from typing import Any
+
+import streamlit as st
+
+from citeline.config import Settings
+from citeline.conversation import Turn
+from citeline.errors import CitelineError
+from citeline.pipeline import answer, get_engine
+from citeline.render import esc, to_markdown
+from citeline.store import Filters
+from citeline.types import Answer
+
+st.set_page_config(page_title="Citeline", page_icon="📑", layout="centered")
+
+
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+def password_gate(cfg: Settings) -> bool:
+    """When CITELINE_APP_PASSWORD (or the secret app_password) is set, ask for it first."""
+    expected = cfg.app_password
+    if not expected:
+        try:
+            expected = str(st.secrets.get("app_password", ""))
+        except Exception:  # no secrets file
+            expected = ""
+    if not expected or st.session_state.get("authenticated"):
+        return True
+    pw = st.text_input("Password", type="password", key="password")
+    if pw:
+        if hmac.compare_digest(pw.encode(), expected.encode()):
+            st.session_state.authenticated = True
+            st.rerun()
+        st.error("Wrong password.")
+    return False
+
+
+def sidebar(cfg: Settings) -> Filters:
+    with st.sidebar:
+        st.header("Citeline")
+        st.radio(
+            "Which best describes you?",
+            ["clinician", "patient"],
+            key="audience",
+            format_func=lambda a: (
+                "Healthcare professional" if a == "clinician" else "Patient or carer"
+            ),
+            horizontal=True,
+        )
+        if st.button("New conversation", key="new_conversation"):
+            st.session_state.turns = []
+            st.rerun()
+        try:
+            engine = get_engine(cfg)
+            stats = engine.index.stats()
+            facets = engine.index.facets()
+        except CitelineError as exc:
+            st.error(str(exc))
+            return Filters()
+        last = (
+            datetime.fromtimestamp(stats["last_ingest"]).strftime("%Y-%m-%d %H:%M")
+            if stats["last_ingest"]
+            else "never"
+        )
+        st.caption(
+            f"Index: {stats['documents']} documents, {stats['chunks']} passages; "
+            f"last ingest {last}."
+        )
+        st.caption(
+            "Answerer: extractive (no language model)."
+            if cfg.llm == "none"
+            else f"Answerer: {cfg.llm} model {cfg.llm_model or ''} at {cfg.llm_base_url}."
+        )
+        with st.expander("Filters"):
+            types = st.multiselect("Document type", facets["types"], key="f_types")
+            pubs = st.multiselect("Publisher", facets["publishers"], key="f_pubs")
+            lo, hi = facets["year_min"], facets["year_max"]
+            years = (lo, hi)
+            if lo and hi and lo < hi:
+                years = st.slider("Year", lo, hi, (lo, hi), key="f_years")
+        if st.session_state.turns:
+            st.download_button(
+                "Export conversation (Markdown)",
+                export(st.session_state.turns),
+                file_name="citeline-conversation.md",
+                mime="text/markdown",
+                key="export",
+            )
+    return Filters(
+        types=tuple(types),
+        publishers=tuple(pubs),
+        year_min=years[0] if years[0] != lo else None,
+        year_max=years[1] if years[1] != hi else None,
+    )
+
+
+def export(turns: list[dict[str, Any]]) -> str:
+    parts = ["# Citeline conversation\n"]
+    for t in turns:
+        parts.append(f"## Question\n\n{t['question']}\n")
+        parts.append(to_markdown(t["answer_obj"], heading_level=3) + "\n")
+    return "\n".join(parts)
+
+
+def show_answer(ans: Answer, i: int) -> None:
+    for notice in ans.notices:
+        (st.error if "crisis" in ans.flags and notice == ans.notices[0] else st.warning)(
+            esc(notice)
+        )
+    if ans.standalone_query != ans.question:
+        st.caption(f"Searched for: {esc(ans.standalone_query)}")
+    if ans.refused:
+        if ans.refusal_reason != "crisis":
+            st.info(esc(ans.refusal_reason))
+    else:
+        cites = lambda ns: "".join(f"[{n}]" for n in ns)  # noqa: E731
+        if ans.verdict:
+            st.markdown(f"**{esc(ans.verdict.text)}** {cites(ans.verdict.citations)}")
+        for section in ans.sections:
+            st.markdown(f"#### {esc(section.heading)}")
+            st.markdown("\n".join(f"- {esc(c.text)} {cites(c.citations)}" for c in section.claims))
+        if ans.glossary:
+            with st.expander("Terms explained"):
+                st.markdown(
+                    "\n".join(f"- **{esc(g['term'])}**: {esc(g['meaning'])}" for g in ans.glossary)
+                )
+        st.markdown("#### References")
+        for r in ans.references:
+            year = f", {r.year}" if r.year else ""
+            where = " · ".join(x for x in (r.section, f"p. {r.page}" if r.page else "") if x)
+            st.markdown(
+                f"{r.n}. :blue-badge[{esc(r.type)}] **{esc(r.title)}**. "
+                f"{esc(r.publisher)}{year}. _{esc(where)}_"
+            )
+            with st.expander(f"Source passage [{r.n}]"):
+                st.markdown(highlight(r.passage, r.highlights))
+                if r.url:
+                    st.caption(esc(r.url))
+        if ans.follow_ups:
+            st.markdown("#### Follow-up questions")
+            for j, q in enumerate(ans.follow_ups):
+                if st.button(q, key=f"fu-{i}-{j}"):
+                    st.session_state.pending = q
+    st.caption(esc(ans.disclaimer))
+    cols = st.columns([1, 1, 8])
+    for col, (label, value) in zip(cols, (("👍", 1), ("👎", -1)), strict=False):
+        if col.button(label, key=f"fb-{i}-{value}"):
+            save_feedback(ans, value)
+            st.toast("Thank you for the feedback.")
+
+
+def highlight(passage: str, sentences: list[str]) -> str:
+    text = esc(passage)
+    for s in sentences:
+        e = esc(s)
+        if e in text:
+            text = text.replace(e, f"**{e}**")
+    return text
+
+
+def save_feedback(ans: Answer, value: int) -> None:
+    cfg = settings()
+    path = cfg.home_path / "feedback.jsonl"
+    record = {
+        "time": time.time(),
+        "question": ans.question,
+        "standalone_query": ans.standalone_query,
+        "rating": value,
+        "cited": [r.doc_id for r in ans.references],
+    }
+    with path.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def main() -> None:
+    cfg = settings()
+    if not password_gate(cfg):
+        return
+    st.session_state.setdefault("turns", [])
+    filters = sidebar(cfg)
+    st.title("Citeline")
+    st.caption("Answers from clinical guidelines; every sentence is cited.")
+    for i, t in enumerate(st.session_state.turns):
+        with st.chat_message("user"):
+            st.markdown(esc(t["question"]))
+        with st.chat_message("assistant"):
+            show_answer(t["answer_obj"], i)
+    question = st.chat_input(
+        "Ask about the guidelines, e.g. Is there a link between gut health and mental health?"
+    ) or st.session_state.pop("pending", None)
+    if not question:
+        return
+    history: list[Turn] = []
+    for t in st.session_state.turns:
+        ans_t: Answer = t["answer_obj"]
+        history += [
+            Turn(role="user", content=t["question"]),
+            Turn(role="assistant", content=ans_t.verdict.text if ans_t.verdict else ""),
+        ]
+    with st.chat_message("user"):
+        st.markdown(esc(question))
+    with st.chat_message("assistant"):
+        try:
+            with st.status("Searching the guidelines…", expanded=False) as status:
+                ans = answer(
+                    question, history, cfg, audience=st.session_state.audience, filters=filters
+                )
+                status.update(label="Done", state="complete")
+        except CitelineError as exc:
+            st.error(str(exc))
+            return
+        i = len(st.session_state.turns)
+        st.session_state.turns.append({"question": question, "answer_obj": ans})
+        show_answer(ans, i)
+
+
+main()

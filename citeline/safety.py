@@ -1,0 +1,75 @@
+"""Safety screening of the question: crisis routing, red-flag symptoms, injection attempts."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from citeline import prompts
+
+# Phrases suggesting suicidal intent or self-harm. Deliberately broad: a false alarm costs a
+# kind message; a miss can cost a life.
+_CRISIS = re.compile(
+    r"\b(suicid\w*|kill(ing)?\s+my\s*self|end(ing)?\s+(it\s+all|my\s+life)|take\s+my\s+(own\s+)?life|"
+    r"want(ed)?\s+to\s+die|wish\s+i\s+(was|were)\s+dead|better\s+off\s+dead|self[-\s]?harm\w*|"
+    r"hurt(ing)?\s+my\s*self|cut(ting)?\s+my\s*self|overdos\w+\s+on\s+purpose|"
+    r"no\s+reason\s+to\s+live|don'?t\s+want\s+to\s+(live|be\s+alive))\b",
+    re.IGNORECASE,
+)
+
+# Alarm symptoms that need prompt medical review (NICE CG61 and NG12 list these for lower GI
+# symptoms: rectal bleeding, unintentional weight loss, anaemia, a mass, change of bowel habit
+# after 60, nocturnal symptoms; severe pain and vomiting blood are emergencies).
+_RED_FLAGS = {
+    "blood in the stool": r"blood(y)?\s+(in|on)\s+(my\s+|the\s+)?(stool|poo|faeces|feces)|bloody\s+(stool|diarrh\w+)",
+    "rectal bleeding": r"rectal\s+bleed\w*|bleeding\s+from\s+(my\s+|the\s+)?(bottom|rectum|back passage)",
+    "black stools": r"black\s+(tarry\s+)?(stool|poo)s?|melaena|melena",
+    "vomiting blood": r"vomit\w*\s+blood|haematemesis|hematemesis",
+    "unintended weight loss": r"(unintend\w*|unintention\w*|unexplained|unexpected)\s+weight\s+loss|losing\s+weight\s+without",
+    "night-time symptoms": r"(wak\w+|wake)\s+(me\s+)?(up\s+)?(at|during\s+the)\s+night|nocturnal|at\s+night\s+with\s+(pain|diarrh)",
+    "severe pain": r"(severe|excruciating|unbearable|worst)\s+(\w+\s+)?pain",
+    "difficulty swallowing": r"(difficulty|trouble|pain(ful)?)\s+swallow\w*|dysphagia",
+    "a lump or mass": r"\b(lump|mass)\s+in\s+(my\s+|the\s+)?(abdomen|tummy|stomach|belly)",
+    "anaemia": r"\ban(a)?emi[ac]\b",
+}
+_RED_FLAG_RES = {name: re.compile(rx, re.IGNORECASE) for name, rx in _RED_FLAGS.items()}
+
+_INJECTION = re.compile(
+    r"ignore\s+(all\s+|any\s+)?(the\s+)?(previous|prior|above|earlier)\s+(instructions|rules|prompts?)|"
+    r"(print|show|reveal|repeat|output)\s+(me\s+)?(your|the)\s+(system\s+)?(prompt|instructions|rules)|"
+    r"system\s+prompt|you\s+are\s+now\s+|disregard\s+(your|the)\s+(rules|instructions)|jailbreak",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Screen:
+    flags: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    red_flags: list[str] = field(default_factory=list)
+
+    @property
+    def crisis(self) -> bool:
+        return "crisis" in self.flags
+
+
+def crisis_message(locale: str) -> str:
+    lines = prompts.data("crisis.yaml")
+    return str(lines.get(locale) or lines["default"]).strip()
+
+
+def screen(text: str, locale: str = "default") -> Screen:
+    """Flags and notices for a question (or the standalone query built from it)."""
+    out = Screen()
+    if _CRISIS.search(text):
+        out.flags.append("crisis")
+        out.notices.append(crisis_message(locale))
+    found = [name for name, rx in _RED_FLAG_RES.items() if rx.search(text)]
+    if found:
+        out.flags.append("red_flag")
+        out.red_flags = found
+        out.notices.append(prompts.render("red_flag.md", symptoms=", ".join(found)))
+    if _INJECTION.search(text):
+        # Recorded for audit only: behaviour never changes (passages and questions are data).
+        out.flags.append("injection")
+    return out

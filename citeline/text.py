@@ -1,0 +1,123 @@
+"""Text utilities: sentence splitting, content words, numbers. Pure functions."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Abbreviations after which a full stop does not end a sentence.
+_ABBREV = {
+    "e.g",
+    "i.e",
+    "etc",
+    "vs",
+    "dr",
+    "mr",
+    "mrs",
+    "ms",
+    "prof",
+    "al",
+    "fig",
+    "no",
+    "approx",
+    "c",
+    "st",
+    "jr",
+    "sr",
+    "inc",
+    "ltd",
+    "co",
+    "vol",
+    "pp",
+    "p",
+    "ref",
+    "resp",
+    "incl",
+    "cf",
+}
+_SENT_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'\-]*|\d+(?:[.,]\d+)?%?")
+_NUMBER = re.compile(r"(?<![A-Za-z])\d+(?:[.,]\d+)*(?:\s?%)?")
+
+STOPWORDS = frozenset(
+    """a an and are as at be been being but by can could did do does doing for from had has have
+    having he her here hers him his how i if in into is it its itself just me more most my no
+    nor not of off on once only or other our ours out over own same she should so some such than
+    that the their theirs them then there these they this those through to too under until up
+    very was we were what when where which while who whom why will with would you your yours
+    about above after again against all am any because before below between both during each few
+    further there's what's i'm tell me please also may might must shall much many there one ones
+    link linked""".split()
+)
+
+
+def normalize(text: str) -> str:
+    """NFC-normalise, drop control characters, collapse white space."""
+    text = unicodedata.normalize("NFC", text)
+    text = "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    return re.sub(r"[ \t\r\f\v]+", " ", text).strip()
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split prose into sentences without cutting at abbreviations, initials or decimals."""
+    out: list[str] = []
+    for block in re.split(r"\n\s*\n|\n(?=\s*(?:[-*•]|\d+[.)])\s)", text):
+        block = re.sub(r"^\s*(?:[-*•]|\d+[.)])\s+", "", block.strip())
+        block = re.sub(r"\s+", " ", block)
+        if not block:
+            continue
+        start = 0
+        for m in _SENT_END.finditer(block):
+            candidate = block[start : m.start()].strip()
+            last = candidate.rsplit(" ", 1)[-1].rstrip(".").lower()
+            # "C. difficile", "et al.", "e.g." and single initials do not end a sentence.
+            if last in _ABBREV or (len(last) == 1 and last.isalpha()):
+                continue
+            if candidate:
+                out.append(candidate)
+            start = m.end()
+        tail = block[start:].strip()
+        if tail:
+            out.append(tail)
+    return [s for s in out if any(ch.isalnum() for ch in s)]
+
+
+def words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def stem(word: str) -> str:
+    """A light suffix stripper, enough to match 'probiotics' with 'probiotic'."""
+    for suffix in (
+        "ations",
+        "ation",
+        "ities",
+        "ity",
+        "ness",
+        "ments",
+        "ment",
+        "ings",
+        "ing",
+        "ies",
+        "ed",
+        "es",
+        "s",
+    ):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    return word
+
+
+def content_words(text: str) -> list[str]:
+    """Lower-cased stems of the words that carry meaning (no stop words, no bare numbers)."""
+    return [
+        stem(w) for w in words(text) if w not in STOPWORDS and not w[0].isdigit() and len(w) > 1
+    ]
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers, percentages and intervals as written ('39%', '1.5', '250,000'), canonicalised."""
+    out = set()
+    for m in _NUMBER.findall(text):
+        out.add(m.replace(" ", "").replace(",", ""))
+    return out

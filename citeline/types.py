@@ -1,0 +1,158 @@
+"""Plain data types shared by ingest, retrieval, answerers, the app and the eval."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+DOC_TYPES = ("Guideline", "Research", "Review", "Patient information")
+FLAGS = ("crisis", "red_flag", "out_of_scope", "injection", "truncated")
+
+
+@dataclass(frozen=True)
+class DocMeta:
+    """Bibliographic metadata of one guideline document."""
+
+    doc_id: str
+    title: str
+    publisher: str = ""
+    year: int | None = None
+    type: str = "Guideline"
+    url: str = ""
+    audience: str = "all"
+    source_path: str = ""
+
+    def to_chroma(self) -> dict[str, Any]:
+        """Flat metadata Chroma accepts (no None values)."""
+        return {
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "publisher": self.publisher,
+            "year": self.year if self.year is not None else 0,
+            "type": self.type,
+            "audience": self.audience,
+        }
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable unit: part of one section of one document."""
+
+    id: str
+    doc: DocMeta
+    text: str
+    section: str = ""
+    page: int | None = None
+    ordinal: int = 0
+    sentences: tuple[str, ...] = ()
+
+
+@dataclass
+class Passage:
+    """A retrieved chunk, numbered for citation, with its retrieval scores."""
+
+    n: int
+    chunk: Chunk
+    score: float = 0.0
+    dense: float = 0.0
+    lexical_rank: int | None = None
+    dense_rank: int | None = None
+
+    @property
+    def doc(self) -> DocMeta:
+        return self.chunk.doc
+
+
+@dataclass
+class Claim:
+    """One shown sentence with the passage numbers that support it."""
+
+    text: str
+    citations: list[int]
+    support: float = 0.0
+    kind: str = ""
+
+
+@dataclass
+class Section:
+    heading: str
+    claims: list[Claim] = field(default_factory=list)
+
+
+@dataclass
+class Reference:
+    n: int
+    doc_id: str
+    title: str
+    publisher: str
+    year: int | None
+    type: str
+    url: str
+    section: str
+    page: int | None
+    passage: str
+    highlights: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RemovedClaim:
+    text: str
+    citations: list[int]
+    reason: str
+
+
+@dataclass
+class Answer:
+    question: str
+    standalone_query: str
+    refused: bool = False
+    refusal_reason: str = ""
+    verdict: Claim | None = None
+    sections: list[Section] = field(default_factory=list)
+    references: list[Reference] = field(default_factory=list)
+    disclaimer: str = ""
+    follow_ups: list[str] = field(default_factory=list)
+    backend: str = "extractive"
+    flags: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    glossary: list[dict[str, str]] = field(default_factory=list)
+    removed_claims: list[RemovedClaim] = field(default_factory=list)
+    audience: str = "clinician"
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def claims(self) -> list[Claim]:
+        """Every shown claim: the verdict first, then the bullets."""
+        out = [self.verdict] if self.verdict else []
+        return out + [c for s in self.sections for c in s.claims]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract of `python -m citeline ask --json`."""
+        return {
+            "question": self.question,
+            "standalone_query": self.standalone_query,
+            "refused": self.refused,
+            "refusal_reason": self.refusal_reason,
+            "verdict": self.verdict.text if self.verdict else "",
+            "verdict_citations": self.verdict.citations if self.verdict else [],
+            "sections": [
+                {
+                    "heading": s.heading,
+                    "claims": [
+                        {"text": c.text, "citations": c.citations, "support": round(c.support, 3)}
+                        for c in s.claims
+                    ],
+                }
+                for s in self.sections
+            ],
+            "references": [asdict(r) for r in self.references],
+            "disclaimer": self.disclaimer,
+            "follow_ups": self.follow_ups,
+            "backend": self.backend,
+            "flags": self.flags,
+            "notices": self.notices,
+            "glossary": self.glossary,
+            "removed_claims": [asdict(r) for r in self.removed_claims],
+            "audience": self.audience,
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+        }

@@ -1,0 +1,1 @@
+"""`python -m eval`: retrieval benchmarks and answer-quality suites."""

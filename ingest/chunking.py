@@ -1,0 +1,83 @@
+"""Section-aware chunking: whole sentences packed up to a size, never across a top-level section
+(nor across a PDF page, so every chunk has one page number)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+
+from citeline.text import split_sentences
+from citeline.types import Chunk, DocMeta
+from ingest.loaders import Block
+
+# Chunk size in characters and overlap in sentences. all-MiniLM-L6-v2 reads at most 256 word
+# pieces (about 1,000 characters of English prose), so 900 keeps a whole chunk inside the
+# model's window while holding a paragraph or two of guideline text; one sentence of overlap
+# keeps a caveat next to the claim it qualifies. To be re-chosen with the eval sweep (eval/README).
+CHUNK_CHARS = 900
+OVERLAP_SENTENCES = 1
+MAX_SENTENCE_CHARS = 1200  # a "sentence" longer than this (tables, lists without stops) is cut
+
+
+def chunk_id(doc_id: str, section: str, text: str) -> str:
+    """Stable id: the same text in the same section of the same document keeps its id."""
+    return hashlib.sha256(f"{doc_id}\x1f{section}\x1f{text}".encode()).hexdigest()[:32]
+
+
+def _sentences(block: Block) -> Iterator[str]:
+    for s in split_sentences(block.text):
+        while len(s) > MAX_SENTENCE_CHARS:
+            cut = s.rfind(" ", 0, MAX_SENTENCE_CHARS)
+            cut = cut if cut > MAX_SENTENCE_CHARS // 2 else MAX_SENTENCE_CHARS
+            yield s[:cut].strip()
+            s = s[cut:].strip()
+        if s:
+            yield s
+
+
+def chunk_blocks(
+    meta: DocMeta,
+    blocks: list[Block],
+    chunk_chars: int = CHUNK_CHARS,
+    overlap: int = OVERLAP_SENTENCES,
+) -> list[Chunk]:
+    """Chunks of one document, in reading order, duplicates removed."""
+    chunks: list[Chunk] = []
+    seen: set[str] = set()
+    # Consecutive blocks with the same top-level section, path and page form one run.
+    runs: list[tuple[str, int | None, list[str]]] = []
+    for block in blocks:
+        sents = list(_sentences(block))
+        if not sents:
+            continue
+        if runs and runs[-1][0] == block.path and runs[-1][1] == block.page:
+            runs[-1][2].extend(sents)
+        else:
+            runs.append((block.path, block.page, sents))
+    for path, page, sents in runs:
+        start = 0
+        while start < len(sents):
+            end, size = start, 0
+            while end < len(sents) and (end == start or size + len(sents[end]) + 1 <= chunk_chars):
+                size += len(sents[end]) + 1
+                end += 1
+            piece = sents[start:end]
+            text = " ".join(piece)
+            cid = chunk_id(meta.doc_id, path, text)
+            if cid not in seen:
+                seen.add(cid)
+                chunks.append(
+                    Chunk(
+                        id=cid,
+                        doc=meta,
+                        text=text,
+                        section=path,
+                        page=page,
+                        ordinal=len(chunks),
+                        sentences=tuple(piece),
+                    )
+                )
+            if end >= len(sents):
+                break
+            start = max(end - overlap, start + 1)
+    return chunks

@@ -1,0 +1,75 @@
+"""HTML loader: the main text only (no scripts, styles, navigation), sections from headings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from citeline.text import normalize
+from ingest.loaders import Block
+
+_DROP = (
+    "script",
+    "style",
+    "noscript",
+    "nav",
+    "header",
+    "footer",
+    "aside",
+    "form",
+    "svg",
+    "iframe",
+    "template",
+    "button",
+    "select",
+    "input",
+    "link",
+    "meta",
+)
+_TEXT = ("p", "li", "td", "th", "pre", "blockquote", "dd", "dt", "caption", "figcaption")
+_HEADINGS = ("h1", "h2", "h3", "h4")
+
+
+def parse_html(text: str) -> tuple[dict[str, Any], list[Block]]:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(text, "html.parser")
+    title_tag = soup.find("title")
+    meta: dict[str, Any] = {}
+    if title_tag and title_tag.get_text(strip=True):
+        meta["title"] = normalize(title_tag.get_text(" ", strip=True))
+    for tag in soup.find_all(_DROP):
+        tag.decompose()
+    root = soup.find("main") or soup.find("article") or soup.body or soup
+    blocks: list[Block] = []
+    top, sub = "", ""
+    buf: list[str] = []
+
+    def flush() -> None:
+        body = "\n\n".join(buf).strip()
+        buf.clear()
+        if body:
+            t = top or meta.get("title") or "Introduction"
+            blocks.append(Block(top=t, path=f"{t} > {sub}" if sub and sub != t else t, text=body))
+
+    for el in root.find_all((*_HEADINGS, *_TEXT)):
+        if el.find_parent(_TEXT) is not None:
+            continue  # its text is taken with the enclosing element
+        words = normalize(el.get_text(" ", strip=True))
+        if not words:
+            continue
+        if el.name in _HEADINGS:
+            flush()
+            if el.name in ("h1", "h2"):
+                top, sub = words, ""
+                if el.name == "h1" and "title" not in meta:
+                    meta["title"] = words
+            else:
+                sub = words
+        else:
+            buf.append(words)
+    flush()
+    if not blocks:  # pages without block tags: take all visible text
+        body = normalize(root.get_text("\n", strip=True))
+        if body:
+            blocks.append(Block(top="Text", path="Text", text=body))
+    return meta, blocks

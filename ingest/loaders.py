@@ -1,0 +1,202 @@
+"""Loaders: a file in, a ParsedDocument (metadata + section blocks) out, or a LoaderError saying why."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from citeline.errors import LoaderError
+from citeline.text import normalize
+from citeline.types import DOC_TYPES, DocMeta
+
+SUPPORTED = (".md", ".markdown", ".txt", ".pdf", ".html", ".htm")
+MAX_TEXT_BYTES = 50 * 1024 * 1024  # larger text files are refused rather than read into memory
+_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.DOTALL)
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+
+
+@dataclass
+class Block:
+    """Text under one heading path; `top` is the top-level section a chunk must not cross."""
+
+    top: str
+    path: str
+    text: str
+    page: int | None = None
+
+
+@dataclass
+class ParsedDocument:
+    meta: DocMeta
+    blocks: list[Block]
+    content_hash: str  # bytes and metadata: a change of either re-ingests the document
+    raw_hash: str  # bytes only: finds the same file under two names
+
+
+def slug(text: str) -> str:
+    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return s[:80] or "document"
+
+
+def load(path: Path, overrides: dict[str, Any] | None = None) -> ParsedDocument:
+    """Parse one file. Metadata precedence: overrides > sidecar NAME.meta.yaml > front matter >
+    the file's own metadata > first heading and file name."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED:
+        raise LoaderError(
+            f"unsupported file type {suffix or '(none)'}; use one of {', '.join(SUPPORTED)}"
+        )
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise LoaderError(f"cannot read: {exc.strerror}") from exc
+    if size == 0:
+        raise LoaderError("empty file (0 bytes)")
+    raw = path.read_bytes() if size <= MAX_TEXT_BYTES or suffix == ".pdf" else None
+    if raw is None:
+        raise LoaderError(
+            f"file too large ({size // 1_000_000} MB; limit {MAX_TEXT_BYTES // 1_000_000} MB)"
+        )
+    raw_hash = hashlib.sha256(raw).hexdigest()
+
+    if suffix == ".pdf":
+        from ingest.pdf import parse_pdf
+
+        file_meta, blocks = parse_pdf(raw)
+        front: dict[str, Any] = {}
+    elif suffix in (".html", ".htm"):
+        from ingest.html import parse_html
+
+        file_meta, blocks = parse_html(_decode(raw))
+        front = {}
+    else:
+        text = _decode(raw)
+        front, body = split_front_matter(text)
+        first = next((m.group(2) for ln in body.splitlines() if (m := _HEADING.match(ln))), "")
+        file_meta = {"title": normalize(first)} if first else {}
+        blocks = (
+            parse_markdown(body)
+            if suffix != ".txt" or _looks_like_markdown(body)
+            else parse_plain(body)
+        )
+    if not any(b.text.strip() for b in blocks):
+        raise LoaderError("no extractable text (scanned or empty document?)")
+
+    sidecar = _sidecar(path)
+    merged: dict[str, Any] = {**file_meta, **front, **sidecar, **(overrides or {})}
+    meta = make_meta(merged, path)
+    # The hash covers metadata too, so a changed sidecar re-ingests the document.
+    content_hash = hashlib.sha256((raw_hash + repr(sorted(merged.items()))).encode()).hexdigest()
+    return ParsedDocument(meta, blocks, content_hash, raw_hash)
+
+
+def _decode(raw: bytes) -> str:
+    if b"\x00" in raw[:8192]:
+        raise LoaderError("binary content in a text file")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+        printable = sum(ch.isprintable() or ch in "\n\r\t" for ch in text[:8192])
+        if printable < 0.95 * min(len(text), 8192):
+            raise LoaderError("not text: undecodable bytes") from None
+        return text
+
+
+def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
+    m = _FRONT_MATTER.match(text)
+    if not m:
+        return {}, text
+    try:
+        data = yaml.safe_load(m.group(1)) or {}
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        where = f" (line {line + 2})" if line is not None else ""
+        raise LoaderError(f"broken YAML front matter{where}") from None
+    if not isinstance(data, dict):
+        raise LoaderError("front matter is not a mapping of keys to values")
+    return data, text[m.end() :]
+
+
+def _sidecar(path: Path) -> dict[str, Any]:
+    side = path.with_name(path.stem + ".meta.yaml")
+    if not side.exists():
+        return {}
+    try:
+        data = yaml.safe_load(side.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise LoaderError(f"broken sidecar {side.name}: {exc.__class__.__name__}") from None
+    if not isinstance(data, dict):
+        raise LoaderError(f"sidecar {side.name} is not a mapping")
+    return data
+
+
+def make_meta(data: dict[str, Any], path: Path) -> DocMeta:
+    title = str(data.get("title") or path.stem.replace("_", " ").replace("-", " "))
+    doc_type = str(data.get("type") or "Guideline")
+    if doc_type not in DOC_TYPES:
+        raise LoaderError(f"type {doc_type!r} is not one of {', '.join(DOC_TYPES)}")
+    year = data.get("year")
+    try:
+        year = int(str(year)[:4]) if year not in (None, "") else None
+    except ValueError:
+        raise LoaderError(f"year {year!r} is not a year") from None
+    return DocMeta(
+        doc_id=str(data.get("id") or slug(path.stem)),
+        title=normalize(title)[:300],
+        publisher=normalize(str(data.get("publisher") or "")),
+        year=year,
+        type=doc_type,
+        url=str(data.get("url") or ""),
+        audience=str(data.get("audience") or "all"),
+        source_path=str(path),
+    )
+
+
+def _looks_like_markdown(text: str) -> bool:
+    return any(_HEADING.match(line) for line in text.splitlines()[:200])
+
+
+def parse_markdown(text: str) -> list[Block]:
+    """Blocks by heading. The document title (a lone level-1 heading) is not a section; the
+    top-level sections are the highest heading level below it."""
+    lines = text.splitlines()
+    headings = [(len(m.group(1)), m.group(2)) for ln in lines if (m := _HEADING.match(ln))]
+    levels = sorted({lvl for lvl, _ in headings})
+    title_level = 1 if sum(1 for lvl, _ in headings if lvl == 1) == 1 and len(levels) > 1 else None
+    top_level = next((lvl for lvl in levels if lvl != title_level), 2)
+    blocks: list[Block] = []
+    stack: list[tuple[int, str]] = []
+    buf: list[str] = []
+
+    def flush() -> None:
+        body = "\n".join(buf).strip()
+        buf.clear()
+        if body:
+            path = " > ".join(h for lvl, h in stack if lvl != title_level)
+            top = next((h for lvl, h in stack if lvl == top_level), path or "Introduction")
+            blocks.append(Block(top=top or "Introduction", path=path or "Introduction", text=body))
+
+    for ln in lines:
+        m = _HEADING.match(ln)
+        if m:
+            flush()
+            lvl, heading = len(m.group(1)), normalize(m.group(2))
+            while stack and stack[-1][0] >= lvl:
+                stack.pop()
+            stack.append((lvl, heading))
+        else:
+            buf.append(ln)
+    flush()
+    return blocks
+
+
+def parse_plain(text: str) -> list[Block]:
+    """Plain text: one section; paragraphs kept."""
+    body = text.strip()
+    return [Block(top="Text", path="Text", text=body)] if body else []

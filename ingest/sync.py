@@ -1,0 +1,235 @@
+"""Incremental sync of guideline files into the index, with a change report."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from filelock import FileLock, Timeout
+
+from citeline.config import Settings
+from citeline.embeddings import Embedder, get_embedder
+from citeline.errors import IngestLockedError, LoaderError
+from citeline.store import Index, open_index
+from citeline.types import Chunk
+from ingest.chunking import chunk_blocks
+from ingest.loaders import SUPPORTED, load
+
+SKIP_NAMES = ("readme", "license", "changelog")
+
+
+@dataclass
+class Report:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[dict[str, str]] = field(default_factory=list)
+    chunks: int = 0
+    embedded: int = 0
+    section_changes: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    repaired: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "failed": self.failed,
+            "chunks": self.chunks,
+            "embedded": self.embedded,
+            "section_changes": self.section_changes,
+            "repaired": self.repaired,
+        }
+
+    def summary(self) -> str:
+        lines = [
+            f"added {len(self.added)}, updated {len(self.updated)}, unchanged {len(self.unchanged)}, "
+            f"removed {len(self.removed)}, failed {len(self.failed)}; "
+            f"{self.chunks} chunks in the index, {self.embedded} embedded in this run"
+        ]
+        for doc in self.added:
+            lines.append(f"  + {doc}")
+        for doc in self.updated:
+            ch = self.section_changes.get(doc, {})
+            parts = [f"{k} sections: {', '.join(v)}" for k, v in ch.items() if v]
+            lines.append(f"  ~ {doc}" + (f" ({'; '.join(parts)})" if parts else ""))
+        for doc in self.removed:
+            lines.append(f"  - {doc}")
+        for f in self.failed:
+            lines.append(f"  ! {f['path']}: {f['error']}")
+        if any(self.repaired.values()):
+            lines.append(f"  repaired after an interrupted run: {self.repaired}")
+        return "\n".join(lines)
+
+
+def discover(paths: Sequence[Path]) -> tuple[list[Path], list[dict[str, str]]]:
+    """Files to ingest under the given paths, and the paths that cannot be used at all."""
+    files: list[Path] = []
+    missing: list[dict[str, str]] = []
+    for p in paths:
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                if not f.is_file() or any(part.startswith(".") for part in f.relative_to(p).parts):
+                    continue
+                if f.name.endswith(".meta.yaml") or f.stem.lower() in SKIP_NAMES:
+                    continue
+                files.append(f)
+        elif p.is_file():
+            files.append(p)
+        else:
+            missing.append({"path": str(p), "error": "no such file or folder"})
+    return files, missing
+
+
+def embed_text(chunk: Chunk) -> str:
+    """What the dense index embeds: the title and section give a short chunk its context."""
+    return f"{chunk.doc.title}. {chunk.section}. {chunk.text}"
+
+
+class Lock:
+    """One writer at a time per index folder."""
+
+    def __init__(self, home: Path) -> None:
+        home.mkdir(parents=True, exist_ok=True)
+        self.path = home / "ingest.lock"
+        self._lock = FileLock(str(self.path))
+
+    def __enter__(self) -> Lock:
+        try:
+            self._lock.acquire(timeout=0)
+        except Timeout:
+            raise IngestLockedError(
+                f"Another ingest is writing to this index (lock {self.path} is held); "
+                "wait for it to finish and run again"
+            ) from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+def sync(
+    paths: Sequence[Path],
+    settings: Settings,
+    *,
+    prune: bool = False,
+    rebuild: bool = False,
+    embedder: Embedder | None = None,
+    index: Index | None = None,
+    progress: Callable[[Iterable[Any], int], Iterable[Any]] | None = None,
+) -> Report:
+    """Bring the index in line with the files under `paths`."""
+    report = Report()
+    files, report.failed = discover(paths)
+    with Lock(settings.home_path):
+        idx = index or open_index(settings, create=True)
+        if rebuild:
+            idx.drop_all()
+        report.repaired = idx.reconcile()
+        existing = idx.documents()
+        emb = embedder
+        seen_ids: dict[str, str] = {}
+        seen_raw: dict[str, str] = {}
+        for path in files:
+            try:
+                if path.suffix.lower() not in SUPPORTED:
+                    raise LoaderError(f"unsupported file type {path.suffix or '(none)'}")
+                parsed = load(path)
+                doc_id = parsed.meta.doc_id
+                if doc_id in seen_ids:
+                    raise LoaderError(
+                        f"document id {doc_id!r} is already used by {seen_ids[doc_id]}"
+                    )
+                if parsed.raw_hash in seen_raw:
+                    raise LoaderError(f"same content as {seen_raw[parsed.raw_hash]}")
+                seen_ids[doc_id] = str(path)
+                seen_raw[parsed.raw_hash] = str(path)
+                rec = existing.get(doc_id)
+                if rec and rec.content_hash == parsed.content_hash:
+                    report.unchanged.append(doc_id)
+                    continue
+                chunks = chunk_blocks(parsed.meta, parsed.blocks)
+                if not chunks:
+                    raise LoaderError("no text to index")
+                old = idx.doc_chunk_ids(doc_id)
+                new = [c for c in chunks if c.id not in old]
+                if emb is None:
+                    emb = get_embedder(settings.embed_model)
+                vectors, sent_vecs = _embed(emb, new, settings.embed_batch, progress)
+                for c in chunks:
+                    if c.id in old:
+                        sent_vecs[c.id] = old[c.id][1]
+                idx.replace_document(parsed.meta, parsed.content_hash, chunks, vectors, sent_vecs)
+                report.embedded += len(new)
+                if rec:
+                    report.updated.append(doc_id)
+                    report.section_changes[doc_id] = _section_changes(old, chunks)
+                else:
+                    report.added.append(doc_id)
+            except LoaderError as exc:
+                report.failed.append({"path": str(path), "error": str(exc)})
+        if prune:
+            for doc_id in sorted(set(existing) - set(seen_ids)):
+                idx.remove_document(doc_id)
+                report.removed.append(doc_id)
+        report.chunks = idx.stats()["chunks"]
+    return report
+
+
+def _embed(
+    emb: Embedder,
+    chunks: Sequence[Chunk],
+    batch: int,
+    progress: Callable[[Iterable[Any], int], Iterable[Any]] | None,
+) -> tuple[dict[str, np.ndarray], dict[str, bytes]]:
+    """Chunk vectors and each chunk's sentence vectors (float32 bytes, one row per sentence)."""
+    texts = [embed_text(c) for c in chunks]
+    sentences = [s for c in chunks for s in c.sentences]
+    items = texts + sentences
+    starts = range(0, len(items), batch)
+    parts = [
+        emb.embed(items[i : i + batch])
+        for i in (progress(starts, len(starts)) if progress else starts)
+    ]
+    allv = np.concatenate(parts) if parts else np.zeros((0, emb.dim), dtype=np.float32)
+    vectors = {c.id: allv[i] for i, c in enumerate(chunks)}
+    sent_vecs: dict[str, bytes] = {}
+    pos = len(chunks)
+    for c in chunks:
+        n = len(c.sentences)
+        sent_vecs[c.id] = np.ascontiguousarray(allv[pos : pos + n], dtype=np.float32).tobytes()
+        pos += n
+    return vectors, sent_vecs
+
+
+def _section_changes(
+    old: dict[str, tuple[str, bytes]], chunks: Sequence[Chunk]
+) -> dict[str, list[str]]:
+    old_by: dict[str, set[str]] = {}
+    for cid, (section, _) in old.items():
+        old_by.setdefault(section, set()).add(cid)
+    new_by: dict[str, set[str]] = {}
+    for c in chunks:
+        new_by.setdefault(c.section, set()).add(c.id)
+    return {
+        "added": sorted(set(new_by) - set(old_by)),
+        "removed": sorted(set(old_by) - set(new_by)),
+        "changed": sorted(s for s in set(new_by) & set(old_by) if new_by[s] != old_by[s]),
+    }
+
+
+def tqdm_progress(enabled: bool) -> Callable[[Iterable[Any], int], Iterable[Any]] | None:
+    if not enabled or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    def wrap(it: Iterable[Any], total: int) -> Iterable[Any]:
+        return tqdm(it, total=total, desc="embedding", unit="batch", leave=False)
+
+    return wrap

@@ -1,0 +1,142 @@
+"""Ingest with the real model and a real persistent Chroma in a temp folder."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from citeline.config import PROJECT_ROOT, Settings
+from citeline.store import open_index
+from ingest.sync import sync
+
+pytestmark = [pytest.mark.integration]
+
+DOC = """---
+id: {id}
+title: "{title}"
+publisher: Test Society
+year: 2024
+type: Guideline
+url: https://example.org/{id}
+audience: clinician
+---
+# {title}
+
+## Recommendations
+
+{body}
+
+## Caveats
+
+Test caveats are written in plain sentences. They are short.
+"""
+
+
+def write(folder: Path, doc_id: str, body: str, title: str = "A test guideline") -> Path:
+    p = folder / f"{doc_id}.md"
+    p.write_text(DOC.format(id=doc_id, title=title, body=body), encoding="utf-8")
+    return p
+
+
+def index_state(settings: Settings) -> tuple[dict[str, str], set[str], set[str]]:
+    idx = open_index(settings)
+    docs = {k: v.content_hash for k, v in idx.documents().items()}
+    sql_ids = {r[0] for r in idx._conn().execute("SELECT id FROM chunks")}
+    fts_ids = {r[0] for r in idx._conn().execute("SELECT chunk_id FROM chunks_fts")}
+    chroma_ids = idx._chroma_all_ids()
+    assert sql_ids == fts_ids == chroma_ids, "dense, lexical and manifest agree"
+    return docs, sql_ids, chroma_ids
+
+
+def test_sync_adds_updates_leaves_and_prunes(tmp_path: Path, settings: Settings, embedder) -> None:  # type: ignore[no-untyped-def]
+    src = tmp_path / "src"
+    src.mkdir()
+    write(src, "alpha", "Alpha therapy is recommended for adults. It is taken daily.")
+    write(src, "beta", "Beta screening should be offered yearly.")
+    r1 = sync([src], settings, embedder=embedder)
+    assert sorted(r1.added) == ["alpha", "beta"] and not r1.failed
+    _, ids1, _ = index_state(settings)
+
+    r2 = sync([src], settings, embedder=embedder)
+    assert sorted(r2.unchanged) == ["alpha", "beta"] and r2.embedded == 0, (
+        "unchanged re-ingest embeds nothing"
+    )
+    assert index_state(settings)[1] == ids1
+
+    write(src, "alpha", "Alpha therapy is recommended for adults and children. It is taken daily.")
+    (src / "beta.md").unlink()
+    write(src, "gamma", "Gamma diet advice is given to every patient.")
+    r3 = sync([src], settings, embedder=embedder, prune=True)
+    assert r3.updated == ["alpha"] and r3.added == ["gamma"] and r3.removed == ["beta"]
+    assert r3.section_changes["alpha"]["changed"] == ["Recommendations"]
+    assert (
+        r3.section_changes["alpha"]["added"] == [] and r3.section_changes["alpha"]["removed"] == []
+    )
+    assert r3.embedded == 3, "alpha: only its changed section; gamma: both sections"
+    docs, _, _ = index_state(settings)
+    assert sorted(docs) == ["alpha", "gamma"]
+
+
+def test_bad_files_fail_one_line_each_and_good_files_land(
+    tmp_path: Path, settings: Settings, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    src = tmp_path / "src"
+    src.mkdir()
+    write(src, "good", "Good guidance is written here.")
+    (src / "empty.md").write_bytes(b"")
+    (src / "junk.txt").write_bytes(bytes(range(256)) * 20)
+    (src / "broken.md").write_text("---\ntitle: [unclosed\n---\n# T\n\nText here.\n")
+    (src / "corrupt.pdf").write_bytes(b"%PDF-1.4\n this is not really a pdf")
+    (src / "data.xlsx").write_bytes(b"PK\x03\x04")
+    (src / "latin1.txt").write_bytes("Caf\xe9 guidance for na\xefve readers.\n".encode("latin-1"))
+    (src / "copy.md").write_bytes((src / "good.md").read_bytes())
+    report = sync([src], settings, embedder=embedder)
+    failed = {Path(f["path"]).name: f["error"] for f in report.failed}
+    # copy.md and good.md hold the same document: whichever comes second is refused.
+    dup = "good.md" if "good.md" in failed else "copy.md"
+    assert set(failed) == {"empty.md", "junk.txt", "broken.md", "corrupt.pdf", "data.xlsx", dup}, (
+        failed
+    )
+    assert "empty" in failed["empty.md"]
+    assert "binary" in failed["junk.txt"] or "not text" in failed["junk.txt"]
+    assert "front matter" in failed["broken.md"]
+    assert "PDF" in failed["corrupt.pdf"]
+    assert "unsupported" in failed["data.xlsx"]
+    assert "already used" in failed[dup] or "same content" in failed[dup]
+    assert sorted(report.added) == ["good", "latin1"]
+    docs, _, _ = index_state(settings)
+    assert sorted(docs) == ["good", "latin1"]
+
+
+def test_cli_json_summary_and_exit_codes(tmp_path: Path, home: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    write(src, "one", "One sentence of guidance.")
+    (src / "empty.txt").write_bytes(b"")
+    env = {
+        "CITELINE_HOME": str(home),
+        "PATH": "/usr/bin:/bin",
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONPATH": str(PROJECT_ROOT),
+    }
+
+    def run(*a):
+        return subprocess.run(
+            [sys.executable, "-m", "ingest", *a],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=PROJECT_ROOT,
+            timeout=300,
+        )
+
+    out = run(str(src), "--json")
+    assert out.returncode == 1, out.stderr
+    data = json.loads(out.stdout)
+    assert data["added"] == ["one"] and data["failed"][0]["path"].endswith("empty.txt")
+    assert set(data) >= {"added", "updated", "unchanged", "removed", "failed", "chunks"}
+    assert run(str(tmp_path / "nope")).returncode == 2

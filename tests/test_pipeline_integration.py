@@ -1,0 +1,110 @@
+"""The whole answer path on the bundled corpus: real Chroma, real model."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from citeline.config import PROJECT_ROOT, Settings
+from citeline.conversation import Turn
+from citeline.pipeline import answer
+from citeline.text import numbers
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+SEED = "Is there a link between gut health and mental health?"
+
+
+def _check_well_formed(ans) -> None:  # type: ignore[no-untyped-def]
+    refs = {r.n: r for r in ans.references}
+    cited = {n for c in ans.claims for n in c.citations}
+    assert cited == set(refs), "references list exactly the cited passages"
+    for c in ans.claims:
+        assert c.citations, f"uncited claim: {c.text}"
+        for n in c.citations:
+            assert numbers(c.text) <= numbers(refs[n].passage)
+    assert ans.disclaimer
+
+
+def test_seed_question_gives_cited_bullets_and_the_threefold_risk(
+    corpus_settings: Settings,
+) -> None:
+    ans = answer(SEED, [], corpus_settings)
+    assert not ans.refused
+    bullets = [c for s in ans.sections for c in s.claims]
+    assert len(bullets) >= 3
+    _check_well_formed(ans)
+    threefold = [c for c in ans.claims if re.search(r"three-?fold", c.text, re.IGNORECASE)]
+    assert threefold, [c.text for c in ans.claims]
+    refs = {r.n: r for r in ans.references}
+    assert any("threefold" in refs[n].passage.lower() for n in threefold[0].citations)
+
+
+def test_follow_up_is_resolved_with_the_conversation(corpus_settings: Settings) -> None:
+    history = [Turn(role="user", content=SEED), Turn(role="assistant", content="Yes.")]
+    ans = answer("what about probiotics?", history, corpus_settings)
+    assert "probiotic" in ans.standalone_query and "gut" in ans.standalone_query
+    assert not ans.refused
+    assert any("probiotic" in c.text.lower() for c in ans.claims)
+    _check_well_formed(ans)
+
+
+def test_out_of_scope_question_is_refused_with_the_disclaimer(corpus_settings: Settings) -> None:
+    ans = answer("Who won the 2018 FIFA World Cup?", [], corpus_settings)
+    assert ans.refused and ans.claims == [] and ans.references == []
+    assert ans.refusal_reason.startswith("The indexed guidelines do not address")
+    assert "out_of_scope" in ans.flags
+    assert ans.disclaimer
+
+
+def test_crisis_question_is_routed_first(corpus_settings: Settings) -> None:
+    ans = answer("My IBS is so bad I want to kill myself", [], corpus_settings)
+    assert "crisis" in ans.flags
+    assert ans.notices and "emergency" in ans.notices[0]
+    assert ans.disclaimer
+
+
+def test_patient_audience_changes_the_disclaimer_and_explains_terms(
+    corpus_settings: Settings,
+) -> None:
+    ans = answer("Should FMT be used to treat depression?", [], corpus_settings, audience="patient")
+    assert not ans.refused
+    assert "not medical advice" in ans.disclaimer
+    assert ans.glossary
+
+
+def test_cli_ask_json_contract(corpus_settings: Settings) -> None:
+    env = {
+        "CITELINE_HOME": str(corpus_settings.home_path),
+        "PATH": "/usr/bin:/bin",
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONPATH": str(PROJECT_ROOT),
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "citeline", "ask", "Who won the 2018 FIFA World Cup?", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=PROJECT_ROOT,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["refused"] is True
+    assert data["disclaimer"]
+    for key in (
+        "question",
+        "standalone_query",
+        "refusal_reason",
+        "verdict",
+        "sections",
+        "references",
+        "follow_ups",
+        "backend",
+        "timings_ms",
+        "flags",
+    ):
+        assert key in data
