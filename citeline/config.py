@@ -39,17 +39,22 @@ class Settings:
         default="",
     )
     embed_batch: int = _doc("Texts per embedding batch at ingest.", default=64)
-    top_k: int = _doc("Passages handed to the answerer.", default=6)
+    top_k: int = _doc("Passages handed to the answerer.", default=8)
     candidates: int = _doc(
         "Depth of the dense and the lexical candidate lists before fusion.", default=40
     )
     rrf_k: int = _doc(
         "Reciprocal-rank-fusion constant (chosen on dev qrels, see bench/retrieval.md).", default=60
     )
-    dense_weight: float = _doc(
-        "Weight of the dense list in fusion (lexical weight is 1 minus it).", default=0.5
+    weight_dense: float = _doc(
+        "Fusion weight of the dense chunk ranking (chosen on dev qrels, bench/retrieval.md).",
+        default=1.0,
     )
-    max_per_doc: int = _doc("Most passages one document may contribute to an answer.", default=3)
+    weight_sentence: float = _doc(
+        "Fusion weight of the ranking of chunks by their best-matching sentence.", default=1.0
+    )
+    weight_lexical: float = _doc("Fusion weight of the BM25 ranking.", default=1.0)
+    max_per_doc: int = _doc("Most passages one document may contribute to an answer.", default=2)
     relevance_floor: float = _doc(
         "Best passage cosine similarity below which the question is "
         "refused as not covered (calibrated on eval suites).",
@@ -98,8 +103,9 @@ class Settings:
             raise ConfigError(
                 "CITELINE_LLM=openai needs CITELINE_LLM_BASE_URL (e.g. http://127.0.0.1:8080/v1)"
             )
-        if not 0.0 <= self.dense_weight <= 1.0:
-            raise ConfigError("CITELINE_DENSE_WEIGHT must lie between 0 and 1")
+        for name in ("weight_dense", "weight_sentence", "weight_lexical"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"CITELINE_{name.upper()} must not be negative")
         for name in ("top_k", "candidates", "max_per_doc", "max_bullets", "embed_batch"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"CITELINE_{name.upper()} must be at least 1")

@@ -15,10 +15,13 @@ from citeline.store import Filters, Index
 from citeline.text import content_words
 from citeline.types import Chunk, Passage
 
-Mode = Literal["hybrid", "dense", "bm25"]
+Mode = Literal["hybrid", "dense", "bm25", "sentence"]
 
 # Patient mode prefers patient-information documents where they cover the point.
-PATIENT_BOOST = 1.25
+PATIENT_BOOST = 0.05
+# Weight of the (max-normalised) fused rank score when the pool is reranked by the best
+# sentence's cosine similarity.
+FUSED_PRIOR = 0.1
 NEAR_DUPLICATE_JACCARD = 0.8
 
 
@@ -52,23 +55,35 @@ def rank(
     depth: int | None = None,
     filters: Filters | None = None,
 ) -> tuple[list[tuple[str, float]], dict[str, float]]:
-    """Ranked chunk ids with fused scores, and the dense cosine of each dense hit."""
+    """Ranked chunk ids with scores, and the best dense cosine seen for each chunk.
+
+    hybrid fuses three rankings: chunks by dense similarity, chunks by their best sentence's
+    dense similarity (a short, precise sentence is not diluted by its neighbours), and BM25.
+    """
     depth = depth or settings.candidates
-    dense = index.dense_search(query_vector, depth, filters) if mode != "bm25" else []
-    lexical = index.lexical_search(query, depth, filters) if mode != "dense" else []
-    dense_sim = dict(dense)
+    want_dense = mode in ("hybrid", "dense")
+    want_sent = mode in ("hybrid", "sentence") and settings.weight_sentence > 0
+    dense = index.dense_search(query_vector, depth, filters) if want_dense else []
+    sents = index.sentence_search(query_vector, depth * 3, filters) if want_sent else []
+    lexical = index.lexical_search(query, depth, filters) if mode in ("hybrid", "bm25") else []
+    sim: dict[str, float] = {}
+    for cid, s in (*dense, *sents):
+        sim[cid] = max(s, sim.get(cid, -1.0))
     if mode == "dense":
-        return dense, dense_sim
+        return dense, sim
+    if mode == "sentence":
+        return sents, sim
     if mode == "bm25":
-        return lexical, dense_sim
+        return lexical, sim
     fused = rrf_fuse(
         [
-            ([c for c, _ in dense], settings.dense_weight),
-            ([c for c, _ in lexical], 1.0 - settings.dense_weight),
+            ([c for c, _ in dense], settings.weight_dense),
+            ([c for c, _ in sents], settings.weight_sentence),
+            ([c for c, _ in lexical], settings.weight_lexical),
         ],
         settings.rrf_k,
     )
-    return fused, dense_sim
+    return fused, sim
 
 
 def search(
@@ -86,6 +101,7 @@ def search(
     ranked, dense_sim = rank(index, query, qvec, settings, mode=mode, filters=filters)
     pool = ranked[: settings.top_k * 4]
     loaded = index.get_chunks([cid for cid, _ in pool])
+    top_fused = max((f for _, f in pool), default=1.0) or 1.0
     candidates: list[tuple[float, Chunk, float, np.ndarray]] = []
     for cid, fused in pool:
         if cid not in loaded:
@@ -95,9 +111,10 @@ def search(
         # view lets a lexical-only hit be judged on the same scale as a dense one.
         sent_best = float(np.max(svecs @ qvec)) if svecs.size else 0.0
         relevance = max(dense_sim.get(cid, 0.0), sent_best)
-        score = fused
+        # Rerank the fused pool: fusion gives recall, the best sentence's similarity precision.
+        score = relevance + FUSED_PRIOR * fused / top_fused
         if audience == "patient" and chunk.doc.type == "Patient information":
-            score *= PATIENT_BOOST
+            score += PATIENT_BOOST
         candidates.append((score, chunk, relevance, svecs))
     candidates.sort(key=lambda t: -t[0])
 

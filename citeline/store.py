@@ -150,7 +150,7 @@ class Index:
             conn.executescript(_SCHEMA)
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('version', '0')")
-        self._collection = self._open_collection()
+        self._collection, self._sentences = self._open_collections()
 
     # -- connections ---------------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -168,7 +168,8 @@ class Index:
             self._local.conn = conn
         return conn
 
-    def _open_collection(self) -> Any:
+    def _open_collections(self) -> tuple[Any, Any]:
+        """The chunk collection and the sentence collection (small-to-big retrieval)."""
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
@@ -189,10 +190,13 @@ class Index:
                     path=str(self.home / "chroma"), settings=chroma_settings
                 )
             # embedding_function=None: Chroma must never embed by itself (its default downloads a model).
-            return client.get_or_create_collection(
-                self.settings.collection,
-                embedding_function=None,
-                configuration={"hnsw": {"space": "cosine"}},
+            return tuple(  # type: ignore[return-value]
+                client.get_or_create_collection(
+                    name,
+                    embedding_function=None,
+                    configuration={"hnsw": {"space": "cosine"}},
+                )
+                for name in (self.settings.collection, f"{self.settings.collection}-sentences")
             )
         except Exception as exc:
             where = self.settings.chroma_url or str(self.home / "chroma")
@@ -215,12 +219,32 @@ class Index:
         self, vector: np.ndarray, k: int, filters: Filters | None = None
     ) -> list[tuple[str, float]]:
         """Top-k chunk ids by cosine similarity (only committed chunks)."""
+        hits = self._query(self._collection, vector, k, filters)
+        committed = self._committed([cid for cid, _ in hits])
+        return [(cid, sim) for cid, sim in hits if cid in committed]
+
+    def sentence_search(
+        self, vector: np.ndarray, k: int, filters: Filters | None = None
+    ) -> list[tuple[str, float]]:
+        """Chunk ids ranked by their best sentence among the top-k sentences (small-to-big)."""
+        best: dict[str, float] = {}
+        for sid, sim in self._query(self._sentences, vector, k, filters):
+            cid = sid.rsplit(":", 1)[0]
+            if cid not in best:
+                best[cid] = sim
+        committed = self._committed(list(best))
+        return [(cid, sim) for cid, sim in best.items() if cid in committed]
+
+    @staticmethod
+    def _query(
+        collection: Any, vector: np.ndarray, k: int, filters: Filters | None
+    ) -> list[tuple[str, float]]:
         where = filters.chroma_where() if filters else None
         try:
-            count = self._collection.count()
+            count = collection.count()
             if count == 0:
                 return []
-            res = self._collection.query(
+            res = collection.query(
                 query_embeddings=[vector.tolist()],
                 n_results=min(k, count),
                 where=where,
@@ -228,11 +252,9 @@ class Index:
             )
         except Exception as exc:
             raise StoreUnavailableError(f"Dense search failed: {exc}") from exc
-        hits = [
-            (cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0], strict=True)
+        return [
+            (i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)
         ]
-        committed = self._committed([cid for cid, _ in hits])
-        return [(cid, sim) for cid, sim in hits if cid in committed]
 
     def lexical_search(
         self, query: str, k: int, filters: Filters | None = None
@@ -357,7 +379,7 @@ class Index:
         old_ids = set(self.doc_chunk_ids(meta.doc_id))
         new_ids = [c.id for c in chunks]
         to_add = [c for c in chunks if c.id in chunk_vectors]
-        self._chroma_upsert(to_add, chunk_vectors)  # 1. vectors first (invisible until step 2)
+        self._chroma_upsert(to_add, chunk_vectors, sentence_vectors)  # 1. vectors first (invisible)
         with self._write_lock:  # 2. the commit point
             conn = self._conn()
             conn.execute("BEGIN IMMEDIATE")
@@ -427,22 +449,25 @@ class Index:
 
     def reconcile(self) -> dict[str, int]:
         """Repair what an interrupted run left: Chroma orphans and documents missing vectors."""
-        chroma_ids = self._chroma_all_ids()
+        chunk_ids = self._chroma_all_ids(self._collection)
+        sentence_chunks = {i.rsplit(":", 1)[0] for i in self._chroma_all_ids(self._sentences)}
         conn = self._conn()
         sql_ids = {r[0]: r[1] for r in conn.execute("SELECT id, doc_id FROM chunks")}
-        orphans = sorted(chroma_ids - set(sql_ids))
+        orphans = sorted((chunk_ids | sentence_chunks) - set(sql_ids))
         if orphans:
             self._chroma_delete(orphans)
-        broken_docs = sorted({sql_ids[i] for i in set(sql_ids) - chroma_ids})
+        complete = chunk_ids & sentence_chunks
+        broken_docs = sorted({sql_ids[i] for i in set(sql_ids) - complete})
         for doc_id in broken_docs:
             self.remove_document(doc_id)
         return {"orphan_vectors": len(orphans), "documents_missing_vectors": len(broken_docs)}
 
     def drop_all(self) -> None:
         """Delete everything (for --rebuild)."""
-        ids = sorted(self._chroma_all_ids())
+        ids = self._chroma_all_ids(self._collection)
+        ids |= {i.rsplit(":", 1)[0] for i in self._chroma_all_ids(self._sentences)}
         if ids:
-            self._chroma_delete(ids)
+            self._chroma_delete(sorted(ids))
         with self._write_lock:
             conn = self._conn()
             conn.execute("BEGIN IMMEDIATE")
@@ -470,18 +495,43 @@ class Index:
         for i in range(0, len(items), size):
             yield items[i : i + size]
 
-    def _chroma_upsert(self, chunks: Sequence[Chunk], vectors: dict[str, np.ndarray]) -> None:
+    def _chroma_upsert(
+        self,
+        chunks: Sequence[Chunk],
+        vectors: dict[str, np.ndarray],
+        sentence_vectors: dict[str, bytes],
+    ) -> None:
         try:
             for batch in self._batches(chunks):
+                metas = [
+                    {
+                        **c.doc.to_chroma(),
+                        "section": c.section,
+                        "page": c.page or 0,
+                        "chunk_id": c.id,
+                    }
+                    for c in batch
+                ]
                 self._collection.upsert(
                     ids=[c.id for c in batch],
                     embeddings=np.stack([vectors[c.id] for c in batch]),
-                    metadatas=[
-                        {**c.doc.to_chroma(), "section": c.section, "page": c.page or 0}
-                        for c in batch
-                    ],
+                    metadatas=metas,
                     documents=[c.text for c in batch],
                 )
+                s_ids, s_vecs, s_meta = [], [], []
+                for c, meta in zip(batch, metas, strict=True):
+                    sv = np.frombuffer(sentence_vectors[c.id], dtype=np.float32)
+                    sv = sv.reshape(len(c.sentences), -1)
+                    s_ids += [f"{c.id}:{i}" for i in range(len(c.sentences))]
+                    s_vecs.append(sv)
+                    s_meta += [meta] * len(c.sentences)
+                all_vecs = np.concatenate(s_vecs)
+                for i in range(0, len(s_ids), 1000):
+                    self._sentences.upsert(
+                        ids=s_ids[i : i + 1000],
+                        embeddings=all_vecs[i : i + 1000],
+                        metadatas=s_meta[i : i + 1000],
+                    )
         except Exception as exc:
             raise StoreUnavailableError(f"Writing vectors to Chroma failed: {exc}") from exc
 
@@ -489,14 +539,16 @@ class Index:
         try:
             for batch in self._batches(ids):
                 self._collection.delete(ids=list(batch))
+                self._sentences.delete(where={"chunk_id": {"$in": list(batch)}})
         except Exception as exc:
             raise StoreUnavailableError(f"Deleting vectors from Chroma failed: {exc}") from exc
 
-    def _chroma_all_ids(self) -> set[str]:
+    @staticmethod
+    def _chroma_all_ids(collection: Any) -> set[str]:
         ids: set[str] = set()
         offset, page = 0, 5000
         while True:
-            got = self._collection.get(include=[], limit=page, offset=offset)["ids"]
+            got = collection.get(include=[], limit=page, offset=offset)["ids"]
             ids.update(got)
             if len(got) < page:
                 return ids

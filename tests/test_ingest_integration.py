@@ -47,7 +47,9 @@ def index_state(settings: Settings) -> tuple[dict[str, str], set[str], set[str]]
     docs = {k: v.content_hash for k, v in idx.documents().items()}
     sql_ids = {r[0] for r in idx._conn().execute("SELECT id FROM chunks")}
     fts_ids = {r[0] for r in idx._conn().execute("SELECT chunk_id FROM chunks_fts")}
-    chroma_ids = idx._chroma_all_ids()
+    chroma_ids = idx._chroma_all_ids(idx._collection)
+    sentence_chunks = {i.rsplit(":", 1)[0] for i in idx._chroma_all_ids(idx._sentences)}
+    assert sentence_chunks == chroma_ids
     assert sql_ids == fts_ids == chroma_ids, "dense, lexical and manifest agree"
     return docs, sql_ids, chroma_ids
 

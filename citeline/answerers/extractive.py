@@ -112,6 +112,14 @@ CAVEAT = re.compile(
     r"not (be )?used|caution|unless)\b",
     re.IGNORECASE,
 )
+# A verdict must stand alone: not lean on "the study" or "this" from a passage the reader has
+# not seen yet.
+DEPENDENT_OPENING = re.compile(
+    r"^(the (study|review|authors?|findings?|answer|trial|guideline|analysis|paper|results?)|"
+    r"this|these|those|it|they|such|both|however)\b",
+    re.IGNORECASE,
+)
+VERDICT_WINDOW = 3
 MIN_SENTENCE_CHARS = 30
 REDUNDANT_COSINE = 0.85
 OVERLAP_WEIGHT = 0.15
@@ -202,7 +210,11 @@ def compose(
             chosen.append(nxt)
             chosen_keys.add((nxt.n, nxt.index))
 
-    verdict_c, rest = chosen[0], chosen[1:]
+    # The verdict: the best self-contained sentence among the top few.
+    verdict_c = next(
+        (c for c in chosen[:VERDICT_WINDOW] if not DEPENDENT_OPENING.match(c.text)), chosen[0]
+    )
+    rest = [c for c in chosen if c is not verdict_c]
     verdict = DraftSentence(verdict_c.text, [verdict_c.n], kind="verdict")
     bullets = [DraftSentence(c.text, [c.n], kind=section_for(c.section, c.text)) for c in rest]
     return verdict, bullets
