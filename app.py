@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import json
 import time
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +21,8 @@ from citeline.errors import CitelineError
 from citeline.pipeline import answer, get_engine
 from citeline.render import esc, to_markdown
 from citeline.store import Filters
-from citeline.types import Answer
+from citeline.types import DOC_TYPES, Answer
+from ingest.sync import add_upload
 
 st.set_page_config(page_title="Citeline", page_icon="📑", layout="centered")
 
@@ -80,9 +82,7 @@ def sidebar(cfg: Settings) -> Filters:
             f"last ingest {last}."
         )
         st.caption(
-            "Answerer: extractive (no language model)."
-            if cfg.llm == "none"
-            else f"Answerer: {cfg.llm} model {cfg.llm_model or ''} at {cfg.llm_base_url}."
+            "Answerer: extractive (sentences quoted from the guidelines; no language model)."
         )
         with st.expander("Filters"):
             types = st.multiselect("Document type", facets["types"], key="f_types")
@@ -91,6 +91,7 @@ def sidebar(cfg: Settings) -> Filters:
             years = (lo, hi)
             if lo and hi and lo < hi:
                 years = st.slider("Year", lo, hi, (lo, hi), key="f_years")
+        upload(cfg)
         if st.session_state.turns:
             st.download_button(
                 "Export conversation (Markdown)",
@@ -105,6 +106,43 @@ def sidebar(cfg: Settings) -> Filters:
         year_min=years[0] if years[0] != lo else None,
         year_max=years[1] if years[1] != hi else None,
     )
+
+
+def upload(cfg: Settings) -> None:
+    """Sidebar: add a guideline file (PDF, Markdown, HTML, text) with optional metadata."""
+    with st.expander("Add a guideline"):
+        f = st.file_uploader("File", type=["pdf", "md", "txt", "html", "htm"], key="upload_file")
+        title = st.text_input("Title (optional)", key="upload_title")
+        publisher = st.text_input("Publisher (optional)", key="upload_publisher")
+        year = st.number_input("Year (0 = unknown)", 0, 2100, 0, key="upload_year")
+        doc_type = st.selectbox("Type", DOC_TYPES, key="upload_type")
+        if f is not None and st.button("Add to index", key="upload_go"):
+            bar = st.progress(0.0, text="Embedding…")
+
+            def progress(it: Iterable[Any], total: int) -> Iterator[Any]:
+                for i, x in enumerate(it):
+                    bar.progress(min(1.0, (i + 1) / max(total, 1)), text="Embedding…")
+                    yield x
+
+            meta = {
+                "title": title,
+                "publisher": publisher,
+                "year": int(year) or None,
+                "type": doc_type,
+            }
+            try:
+                report = add_upload(f.name, f.getvalue(), cfg, meta, progress)
+            except CitelineError as exc:
+                st.error(str(exc))
+                return
+            bar.empty()
+            if report.failed:
+                st.error(esc(f"{f.name}: {report.failed[0]['error']}"))
+            else:
+                done = report.added or report.updated or report.unchanged
+                st.success(
+                    esc(f"Indexed {', '.join(done)} ({report.chunks} passages in the index).")
+                )
 
 
 def export(turns: list[dict[str, Any]]) -> str:

@@ -72,36 +72,12 @@ class Settings:
     locale: str = _doc(
         "Crisis-line locale from prompts/crisis.yaml (default, en-GB, en-US).", default="default"
     )
-    llm: str = _doc(
-        "Answerer backend: none (extractive), openai (any OpenAI-compatible server) or ollama.",
-        default="none",
-    )
-    llm_base_url: str = _doc(
-        "Base URL of the LLM server, e.g. http://127.0.0.1:8080/v1.", default=""
-    )
-    llm_model: str = _doc("Model name sent to the LLM server.", default="")
-    llm_api_key: str = _doc(
-        "API key for the LLM server (local servers ignore it).", default="not-needed"
-    )
-    llm_timeout: float = _doc(
-        "Seconds before an LLM call gives up and the extractive answer is shown instead.",
-        default=60.0,
-    )
     app_password: str = _doc("When set, the app asks for this password first.", default="")
-    log_conversations: bool = _doc(
-        "Write conversations to CITELINE_HOME/conversations.jsonl.", default=False
-    )
 
     def __post_init__(self) -> None:
         if self.audience not in ("clinician", "patient"):
             raise ConfigError(
                 f"CITELINE_AUDIENCE must be clinician or patient, not {self.audience!r}"
-            )
-        if self.llm not in ("none", "openai", "ollama"):
-            raise ConfigError(f"CITELINE_LLM must be none, openai or ollama, not {self.llm!r}")
-        if self.llm == "openai" and not self.llm_base_url:
-            raise ConfigError(
-                "CITELINE_LLM=openai needs CITELINE_LLM_BASE_URL (e.g. http://127.0.0.1:8080/v1)"
             )
         for name in ("weight_dense", "weight_sentence", "weight_lexical"):
             if getattr(self, name) < 0:

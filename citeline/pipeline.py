@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,7 +73,6 @@ def answer(
     audience: str | None = None,
     filters: Filters | None = None,
     engine: Engine | None = None,
-    on_token: Callable[[str], None] | None = None,
 ) -> Answer:
     """Answer one question in the context of the conversation so far."""
     settings = settings or Settings.from_env()

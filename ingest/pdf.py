@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
+import re
+from collections import Counter
 from typing import Any
 
 from citeline.errors import LoaderError
@@ -51,6 +53,20 @@ def _outline_pages(reader: Any) -> dict[int, tuple[str, str]]:
     return out
 
 
+def _line_key(line: str) -> str:
+    return re.sub(r"\d+", "#", line.strip().lower())
+
+
+def _running_lines(pages: list[str]) -> set[str]:
+    """Running headers and footers: lines (numbers ignored) on at least 30% of the pages."""
+    if len(pages) < 4:
+        return set()
+    counts: Counter[str] = Counter()
+    for p in pages:
+        counts.update({k for ln in p.splitlines() if (k := _line_key(ln))})
+    return {k for k, n in counts.items() if n >= 0.3 * len(pages) and len(k) < 200}
+
+
 def parse_pdf(raw: bytes) -> tuple[dict[str, Any], list[Block]]:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
@@ -75,15 +91,19 @@ def parse_pdf(raw: bytes) -> tuple[dict[str, Any], list[Block]]:
     if n_pages == 0:
         raise LoaderError("PDF has no pages")
     sections = _outline_pages(reader)
-    blocks: list[Block] = []
+    texts: list[str] = []
     for i, page in enumerate(reader.pages):
         try:
-            text = page.extract_text() or ""
+            texts.append(normalize((page.extract_text() or "").replace("\r", "\n")))
         except Exception as exc:
             raise LoaderError(
                 f"cannot extract text from page {i + 1} ({exc.__class__.__name__})"
             ) from None
-        text = normalize(text.replace("\r", "\n")).replace(" \n", "\n")
+    running = _running_lines(texts)
+    blocks: list[Block] = []
+    for i, raw_text in enumerate(texts):
+        lines = [ln for ln in raw_text.splitlines() if _line_key(ln) not in running]
+        text = "\n".join(lines).replace(" \n", "\n")
         if not text.strip():
             continue
         top, deep = sections.get(i, (f"Page {i + 1}", f"Page {i + 1}"))

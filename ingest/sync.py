@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 from filelock import FileLock, Timeout
 
 from citeline.config import Settings
 from citeline.embeddings import Embedder, get_embedder
 from citeline.errors import IngestLockedError, LoaderError
+from citeline.faults import crash_point
 from citeline.store import Index, open_index
 from citeline.types import Chunk
 from ingest.chunking import chunk_blocks
@@ -87,6 +89,33 @@ def discover(paths: Sequence[Path]) -> tuple[list[Path], list[dict[str, str]]]:
     return files, missing
 
 
+def add_upload(
+    name: str,
+    data: bytes,
+    settings: Settings,
+    meta: dict[str, Any] | None = None,
+    progress: Callable[[Iterable[Any], int], Iterable[Any]] | None = None,
+) -> Report:
+    """Store an uploaded file under CITELINE_HOME/uploads (with its metadata as a sidecar) and
+    ingest it; the file stays there so later re-ingests keep it."""
+    safe = Path(name).name.replace("\x00", "") or "upload"
+    folder = settings.home_path / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / safe
+    path.write_bytes(data)
+    side = path.with_name(path.stem + ".meta.yaml")
+    clean = {k: v for k, v in (meta or {}).items() if v not in (None, "")}
+    if clean:
+        side.write_text(yaml.safe_dump(clean, allow_unicode=True), encoding="utf-8")
+    elif side.exists():
+        side.unlink()
+    report = sync([path], settings, progress=progress)
+    if report.failed:  # nothing of a file that failed stays behind
+        path.unlink(missing_ok=True)
+        side.unlink(missing_ok=True)
+    return report
+
+
 def embed_text(chunk: Chunk) -> str:
     """What the dense index embeds: the title and section give a short chunk its context."""
     return f"{chunk.doc.title}. {chunk.section}. {chunk.text}"
@@ -141,6 +170,7 @@ def sync(
                 if path.suffix.lower() not in SUPPORTED:
                     raise LoaderError(f"unsupported file type {path.suffix or '(none)'}")
                 parsed = load(path)
+                crash_point("after_parse")
                 doc_id = parsed.meta.doc_id
                 if doc_id in seen_ids:
                     raise LoaderError(
@@ -162,6 +192,7 @@ def sync(
                 if emb is None:
                     emb = get_embedder(settings.embed_model)
                 vectors, sent_vecs = _embed(emb, new, settings.embed_batch, progress)
+                crash_point("after_embed")
                 for c in chunks:
                     if c.id in old:
                         sent_vecs[c.id] = old[c.id][1]

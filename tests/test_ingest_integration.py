@@ -142,3 +142,24 @@ def test_cli_json_summary_and_exit_codes(tmp_path: Path, home: Path) -> None:
     assert data["added"] == ["one"] and data["failed"][0]["path"].endswith("empty.txt")
     assert set(data) >= {"added", "updated", "unchanged", "removed", "failed", "chunks"}
     assert run(str(tmp_path / "nope")).returncode == 2
+
+
+def test_upload_is_answerable_right_after_and_bad_upload_leaves_nothing(settings: Settings, embedder) -> None:  # type: ignore[no-untyped-def]
+    from citeline.pipeline import answer, reset_engines
+    from ingest.sync import add_upload
+
+    doc = DOC.format(id="zeta", title="Zeta syndrome guideline",
+                     body="Zeta syndrome is treated first with zetamab infusions every 4 weeks.")
+    report = add_upload("zeta.md", doc.encode(), settings, {"publisher": "Uploader Society"})
+    assert report.added == ["zeta"]
+    reset_engines()
+    ans = answer("How is zeta syndrome treated?", [], settings)
+    assert not ans.refused
+    assert ans.references[0].doc_id == "zeta" and ans.references[0].publisher == "Uploader Society"
+    assert any("4 weeks" in c.text for c in ans.claims)
+
+    bad = add_upload("broken.pdf", b"%PDF-1.7 not a pdf", settings, {"title": "Broken"})
+    assert bad.failed and "PDF" in bad.failed[0]["error"]
+    assert not (settings.home_path / "uploads" / "broken.pdf").exists()
+    assert not (settings.home_path / "uploads" / "broken.meta.yaml").exists()
+    assert sorted(index_state(settings)[0]) == ["zeta"]
