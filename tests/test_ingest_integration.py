@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -40,6 +41,27 @@ def write(folder: Path, doc_id: str, body: str, title: str = "A test guideline")
     p = folder / f"{doc_id}.md"
     p.write_text(DOC.format(id=doc_id, title=title, body=body), encoding="utf-8")
     return p
+
+
+def blank_pdf() -> bytes:
+    from pypdf import PdfWriter
+
+    w = PdfWriter()
+    w.add_blank_page(width=200, height=200)
+    buf = io.BytesIO()
+    w.write(buf)
+    return buf.getvalue()
+
+
+def encrypted_pdf(path: Path) -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    w = PdfWriter()
+    for page in PdfReader(io.BytesIO(blank_pdf())).pages:
+        w.add_page(page)
+    w.encrypt(user_password="secret", owner_password="owner")
+    with path.open("wb") as f:
+        w.write(f)
 
 
 def index_state(settings: Settings) -> tuple[dict[str, str], set[str], set[str]]:
@@ -96,13 +118,19 @@ def test_bad_files_fail_one_line_each_and_good_files_land(
     (src / "data.xlsx").write_bytes(b"PK\x03\x04")
     (src / "latin1.txt").write_bytes("Caf\xe9 guidance for na\xefve readers.\n".encode("latin-1"))
     (src / "copy.md").write_bytes((src / "good.md").read_bytes())
+    (src / "huge.txt").write_bytes(b"A sentence of guidance text. " * 700_000)  # ~20 MB
+    encrypted_pdf(src / "locked.pdf")
+    (src / "blank.pdf").write_bytes(blank_pdf())
     report = sync([src], settings, embedder=embedder)
     failed = {Path(f["path"]).name: f["error"] for f in report.failed}
     # copy.md and good.md hold the same document: whichever comes second is refused.
     dup = "good.md" if "good.md" in failed else "copy.md"
-    assert set(failed) == {"empty.md", "junk.txt", "broken.md", "corrupt.pdf", "data.xlsx", dup}, (
-        failed
-    )
+    assert set(failed) == {"empty.md", "junk.txt", "broken.md", "corrupt.pdf", "data.xlsx", dup,
+                           "huge.txt", "locked.pdf", "blank.pdf"}, failed
+    assert "too large" in failed["huge.txt"]
+    assert "encrypted" in failed["locked.pdf"]
+    assert "no extractable text" in failed["blank.pdf"]
+    assert all("\n" not in e for e in failed.values()), "one line each"
     assert "empty" in failed["empty.md"]
     assert "binary" in failed["junk.txt"] or "not text" in failed["junk.txt"]
     assert "front matter" in failed["broken.md"]
