@@ -24,8 +24,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@touch $@
 
 ## browser: Debian Chromium for the end-to-end test (Playwright's own browser download does not work offline)
+## (tests/test_e2e.py launches exactly /usr/bin/chromium, so that is the path checked here)
 browser:
-	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@test -x /usr/bin/chromium || { \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null && \
+	  test -x /usr/bin/chromium; }
 
 ## index: build the index from corpus/ when it is missing
 index: install

@@ -193,9 +193,13 @@ def show_answer(ans: Answer, i: int) -> None:
                 if st.button(q, key=f"fu-{i}-{j}"):
                     st.session_state.pending = q
     st.caption(esc(ans.disclaimer))
-    cols = st.columns([1, 1, 8])
-    for col, (label, value) in zip(cols, (("👍", 1), ("👎", -1)), strict=False):
-        if col.button(label, key=f"fb-{i}-{value}"):
+    cols = st.columns([2, 2, 6])
+    for col, (label, icon, value) in zip(
+        cols,
+        (("Helpful", ":material/thumb_up:", 1), ("Not helpful", ":material/thumb_down:", -1)),
+        strict=False,
+    ):
+        if col.button(label, icon=icon, key=f"fb-{i}-{value}"):
             save_feedback(ans, value)
             st.toast("Thank you for the feedback.")
 

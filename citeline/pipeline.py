@@ -32,6 +32,22 @@ GENERIC_SECTIONS = {
     "background",
     "references",
     "sources",
+    "other findings",
+    "findings",
+    "key findings",
+    "caveats",
+    "methods",
+    "study design",
+    "results",
+    "evidence",
+    "recommendations",
+    "clinical implications",
+    "interpretation",
+    "conclusions",
+    "discussion",
+    "limitations",
+    "what this means for patients",
+    "context",
 }
 
 
@@ -221,9 +237,12 @@ def _follow_ups(ans: Answer, retrieval: Retrieval, cited: set[int], limit: int =
             continue
         topic = p.chunk.section.split(" > ")[-1].strip()
         if not topic or topic.lower() in GENERIC_SECTIONS or topic.lower().startswith("page "):
-            topic = p.doc.title
-        q = f"What do the guidelines say about {topic[0].lower() + topic[1:]}?"
-        if topic.lower() not in shown and q not in out:
+            q = f"What does “{p.doc.title}” say?"
+        elif topic.lower() in shown:
+            continue
+        else:
+            q = f"What do the guidelines say about {topic[0].lower() + topic[1:]}?"
+        if q not in out:
             out.append(q)
         if len(out) >= limit:
             break
