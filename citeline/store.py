@@ -1,7 +1,7 @@
 """The index: a Chroma collection (dense) and a SQLite database (manifest, chunk texts, sentence
 vectors and an FTS5 BM25 index) kept in step.
 
-Write protocol (crash-safe without a shared transaction; see `replace_document`):
+Write protocol (crash-safe without a shared transaction; see `replace_documents`):
 1. upsert the document's new chunk vectors into Chroma;
 2. one SQLite transaction swaps the document's rows (manifest, chunks, FTS, sentences);
 3. delete the document's old chunk ids from Chroma.
@@ -25,6 +25,7 @@ import numpy as np
 
 from citeline.config import Settings
 from citeline.errors import IndexMissingError, StoreUnavailableError
+from citeline.faults import crash_point
 from citeline.text import STOPWORDS, words
 from citeline.types import Chunk, DocMeta
 
@@ -50,6 +51,10 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
 # BM25 column weights (title, section, text), chosen on NFCorpus/SciFact dev qrels
 # (bench/retrieval.md); a match in the title says more than one in the body.
 BM25_WEIGHTS = (2.0, 1.5, 1.0)
+
+# One document to write: (meta, content_hash, chunks, chunk vectors for the ids Chroma lacks,
+# sentence vectors per chunk as float32 bytes), the arguments of `Index.replace_document`.
+DocumentWrite = tuple[DocMeta, str, Sequence[Chunk], dict[str, np.ndarray], dict[str, bytes]]
 
 
 @dataclass(frozen=True)
@@ -376,59 +381,85 @@ class Index:
         sentence_vectors: dict[str, bytes],
     ) -> None:
         """Swap in a document's new chunks; `chunk_vectors` holds vectors for ids Chroma lacks."""
-        old_ids = set(self.doc_chunk_ids(meta.doc_id))
-        new_ids = [c.id for c in chunks]
-        to_add = [c for c in chunks if c.id in chunk_vectors]
-        self._chroma_upsert(to_add, chunk_vectors, sentence_vectors)  # 1. vectors first (invisible)
+        self.replace_documents([(meta, content_hash, chunks, chunk_vectors, sentence_vectors)])
+
+    def replace_documents(self, items: Sequence[DocumentWrite]) -> None:
+        """Swap in many documents at once: one Chroma upsert pass, one SQLite transaction.
+
+        Each item is (meta, content_hash, chunks, chunk_vectors, sentence_vectors) as for
+        `replace_document`. Bulk loads (the BEIR eval) would otherwise pay a transaction and a
+        Chroma round trip per document; the 3-step protocol is unchanged, only wider.
+        """
+        doc_ids = [item[0].doc_id for item in items]
+        if len(set(doc_ids)) != len(doc_ids):
+            # A repeated id would delete its own first version's rows inside the transaction.
+            raise ValueError("replace_documents got the same doc_id twice")
+        old_ids: set[str] = set()
+        new_ids: set[str] = set()
+        to_add: list[Chunk] = []
+        vectors: dict[str, np.ndarray] = {}
+        sent_vecs: dict[str, bytes] = {}
+        for meta, _, chunks, chunk_vectors, sentence_vectors in items:
+            old_ids.update(self.doc_chunk_ids(meta.doc_id))
+            new_ids.update(c.id for c in chunks)
+            to_add += [c for c in chunks if c.id in chunk_vectors]
+            vectors.update(chunk_vectors)
+            sent_vecs.update(sentence_vectors)
+        self._chroma_upsert(to_add, vectors, sent_vecs)  # 1. vectors first (invisible)
+        crash_point("after_vectors")
+        now = time.time()
         with self._write_lock:  # 2. the commit point
             conn = self._conn()
             conn.execute("BEGIN IMMEDIATE")
             try:
-                self._delete_rows(conn, meta.doc_id)
-                sections = list(dict.fromkeys(c.section for c in chunks))
-                conn.execute(
-                    "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        meta.doc_id,
-                        meta.source_path,
-                        content_hash,
-                        meta.title,
-                        meta.publisher,
-                        meta.year,
-                        meta.type,
-                        meta.url,
-                        meta.audience,
-                        len(chunks),
-                        json.dumps(sections),
-                        time.time(),
-                    ),
-                )
-                conn.executemany(
-                    "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?)",
-                    [
+                for meta, content_hash, chunks, _, sentence_vectors in items:
+                    self._delete_rows(conn, meta.doc_id)
+                    sections = list(dict.fromkeys(c.section for c in chunks))
+                    conn.execute(
+                        "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                         (
-                            c.id,
                             meta.doc_id,
-                            c.ordinal,
-                            c.section,
-                            c.page,
-                            c.text,
-                            json.dumps(list(c.sentences)),
-                            sentence_vectors[c.id],
-                        )
-                        for c in chunks
-                    ],
-                )
-                conn.executemany(
-                    "INSERT INTO chunks_fts(chunk_id, title, section, text) VALUES (?,?,?,?)",
-                    [(c.id, meta.title, c.section, c.text) for c in chunks],
-                )
+                            meta.source_path,
+                            content_hash,
+                            meta.title,
+                            meta.publisher,
+                            meta.year,
+                            meta.type,
+                            meta.url,
+                            meta.audience,
+                            len(chunks),
+                            json.dumps(sections),
+                            now,
+                        ),
+                    )
+                    conn.executemany(
+                        "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?)",
+                        [
+                            (
+                                c.id,
+                                meta.doc_id,
+                                c.ordinal,
+                                c.section,
+                                c.page,
+                                c.text,
+                                json.dumps(list(c.sentences)),
+                                sentence_vectors[c.id],
+                            )
+                            for c in chunks
+                        ],
+                    )
+                    conn.executemany(
+                        "INSERT INTO chunks_fts(chunk_id, title, section, text) VALUES (?,?,?,?)",
+                        [(c.id, meta.title, c.section, c.text) for c in chunks],
+                    )
                 self._bump(conn)
+                crash_point("before_commit")
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-        stale = sorted(old_ids - set(new_ids))
+        crash_point("after_commit")
+        stale = sorted(old_ids - new_ids)
         if stale:  # 3. old vectors go last
             self._chroma_delete(stale)
 
@@ -444,6 +475,7 @@ class Index:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+        crash_point("after_remove_commit")
         if old_ids:
             self._chroma_delete(old_ids)
 
@@ -518,6 +550,7 @@ class Index:
                     metadatas=metas,
                     documents=[c.text for c in batch],
                 )
+                crash_point("between_collections")
                 s_ids, s_vecs, s_meta = [], [], []
                 for c, meta in zip(batch, metas, strict=True):
                     sv = np.frombuffer(sentence_vectors[c.id], dtype=np.float32)
