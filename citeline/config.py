@@ -58,7 +58,7 @@ class Settings:
     relevance_floor: float = _doc(
         "Best passage cosine similarity below which the question is "
         "refused as not covered (calibrated on eval suites).",
-        default=0.30,
+        default=0.48,
     )
     sentence_floor: float = _doc(
         "Least query-sentence similarity for an extractive bullet.", default=0.25

@@ -99,6 +99,8 @@ def answer(
     flags: list[str] = []
 
     question = normalize(question or "")
+    # Screen the whole text before any truncation: a crisis sentence may come late.
+    checked = screen(question, settings.locale)
     if len(question) > settings.max_question_chars:
         question = question[: settings.max_question_chars]
         notices.append(prompts.render("truncated.md", limit=settings.max_question_chars))
@@ -117,7 +119,6 @@ def answer(
     ans.standalone_query = resolve(question, history)
     timings["resolve"] = _ms(t0)
 
-    checked = screen(question, settings.locale)
     flags.extend(checked.flags)
     notices[:0] = checked.notices  # safety notices are shown first
     if checked.crisis:

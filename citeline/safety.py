@@ -10,8 +10,8 @@ from citeline import prompts
 # Phrases suggesting suicidal intent or self-harm. Deliberately broad: a false alarm costs a
 # kind message; a miss can cost a life.
 _CRISIS = re.compile(
-    r"\b(suicid\w*|kill(ing)?\s+my\s*self|end(ing)?\s+(it\s+all|my\s+life)|take\s+my\s+(own\s+)?life|"
-    r"want(ed)?\s+to\s+die|wish\s+i\s+(was|were)\s+dead|better\s+off\s+dead|self[-\s]?harm\w*|"
+    r"\b(suicid\w*|kill(ing)?\s+my\s*self|end(ing)?\s+(it\s+all|my\s+life)|tak(e|ing)\s+my\s+(own\s+)?life|"
+    r"want(ed|ing)?\s+to\s+die|wish\s+i\s+(was|were)\s+dead|better\s+off\s+dead|self[-\s]?harm\w*|"
     r"hurt(ing)?\s+my\s*self|cut(ting)?\s+my\s*self|overdos\w+\s+on\s+purpose|"
     r"no\s+reason\s+to\s+live|don'?t\s+want\s+to\s+(live|be\s+alive))\b",
     re.IGNORECASE,
@@ -25,7 +25,7 @@ _RED_FLAGS = {
     "rectal bleeding": r"rectal\s+bleed\w*|bleeding\s+from\s+(my\s+|the\s+)?(bottom|rectum|back passage)",
     "black stools": r"black\s+(tarry\s+)?(stool|poo)s?|melaena|melena",
     "vomiting blood": r"vomit\w*\s+blood|haematemesis|hematemesis",
-    "unintended weight loss": r"(unintend\w*|unintention\w*|unexplained|unexpected)\s+weight\s+loss|losing\s+weight\s+without",
+    "unintended weight loss": r"(unintend\w*|unintention\w*|unexplained|unexpected)\s+weight\s+loss|(losing|lost)\s+(a\s+lot\s+of\s+)?weight\s+without",
     "night-time symptoms": r"(wak\w+|wake)\s+(me\s+)?(up\s+)?(at|during\s+the)\s+night|nocturnal|at\s+night\s+with\s+(pain|diarrh)",
     "severe pain": r"(severe|excruciating|unbearable|worst)\s+(\w+\s+)?pain",
     "difficulty swallowing": r"(difficulty|trouble|pain(ful)?)\s+swallow\w*|dysphagia",

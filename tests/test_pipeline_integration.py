@@ -108,3 +108,9 @@ def test_cli_ask_json_contract(corpus_settings: Settings) -> None:
         "flags",
     ):
         assert key in data
+
+
+def test_crisis_after_the_truncation_limit_is_still_routed(corpus_settings: Settings) -> None:
+    long = "My gut health question. " * 200 + "I want to end my life."
+    ans = answer(long, [], corpus_settings)
+    assert "truncated" in ans.flags and "crisis" in ans.flags

@@ -1,0 +1,274 @@
+"""Run eval suites: answer every case through `citeline.pipeline.answer` and score it.
+
+One engine (index + embedder) serves every case. Without `home` the bundled corpus is ingested
+into a temporary CITELINE_HOME, so a run never depends on (or touches) a developer's index.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from citeline import prompts
+from citeline.citations import support
+from citeline.config import PROJECT_ROOT, Settings
+from citeline.embeddings import get_embedder
+from citeline.pipeline import Engine, answer
+from citeline.store import index_exists, open_index
+from citeline.text import split_sentences
+from citeline.types import Answer
+from eval.scoring import (
+    CaseResult,
+    JointSupport,
+    ThresholdCheck,
+    check_thresholds,
+    error_case,
+    score_case,
+    summarize,
+)
+from eval.suites import Case, Suite, SuiteError
+from ingest.chunking import chunk_id
+
+CORPUS = PROJECT_ROOT / "corpus"
+Log = Callable[[str], None]
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+@dataclass
+class SuiteResult:
+    suite: Suite
+    cases: list[CaseResult]
+    metrics: dict[str, float | None]
+    checks: list[ThresholdCheck]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for c in self.cases if c.error)
+
+    @property
+    def passed(self) -> bool:
+        # A case that raised fails the suite even without a threshold that would notice it.
+        return all(c.passed for c in self.checks) and not self.errors
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.suite.name,
+            "path": str(self.suite.path),
+            "description": self.suite.description,
+            "passed": self.passed,
+            "errors": self.errors,
+            "metrics": self.metrics,
+            "thresholds": [c.to_dict() for c in self.checks],
+            "warnings": self.warnings,
+            "cases": [c.to_dict() for c in self.cases],
+        }
+
+
+@dataclass
+class RunResult:
+    info: dict[str, Any]
+    suites: list[SuiteResult]
+
+    @property
+    def passed(self) -> bool:
+        return all(s.passed for s in self.suites)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run": self.info,
+            "passed": self.passed,
+            "suites": {s.suite.name: s.to_dict() for s in self.suites},
+        }
+
+
+def git_commit(root: Path = PROJECT_ROOT) -> str | None:
+    """HEAD's commit read from the .git folder (no git binary needed; None outside a repo)."""
+    git = root / ".git"
+    try:
+        if git.is_file():  # a worktree or submodule: "gitdir: <path>"
+            git = (root / git.read_text().split(":", 1)[1].strip()).resolve()
+        head = (git / "HEAD").read_text().strip()
+        if not head.startswith("ref:"):
+            return head
+        ref = head.split(":", 1)[1].strip()
+        for base in (git, _common_dir(git)):
+            if (base / ref).is_file():
+                return (base / ref).read_text().strip()
+            packed = base / "packed-refs"
+            if packed.is_file():
+                for line in packed.read_text().splitlines():
+                    if line.endswith(" " + ref):
+                        return line.split(" ", 1)[0]
+    except (OSError, IndexError):
+        return None
+    return None
+
+
+def _common_dir(git: Path) -> Path:
+    common = git / "commondir"
+    return (git / common.read_text().strip()).resolve() if common.is_file() else git
+
+
+def run_info(settings: Settings, engine: Engine, suites: Sequence[Suite]) -> dict[str, Any]:
+    values = dataclasses.asdict(settings)
+    if values.get("app_password"):
+        values["app_password"] = "***"  # reports are shared; the password is not
+    return {
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "git_commit": git_commit(),
+        "settings": {k: str(v) if isinstance(v, Path) else v for k, v in values.items()},
+        "embed_model": engine.embedder.name,
+        "backend": "extractive",
+        "prompt_hashes": prompts.hashes(),
+        "python": platform.python_version(),
+        "suites": {s.name: str(s.path) for s in suites},
+    }
+
+
+def make_judge(ans: Answer, engine: Engine) -> JointSupport:
+    """`citeline.citations.support` over the concatenation of an answer's cited references.
+
+    Sentence vectors are the ones stored at ingest (the same the pipeline scored with), found by
+    the chunk id recomputed from the reference; a passage not in the index is embedded afresh.
+    """
+    refs = {r.n: r for r in ans.references}
+    ids = {n: chunk_id(r.doc_id, r.section, r.passage) for n, r in refs.items()}
+    stored = engine.index.get_chunks(list(ids.values()))
+    svecs: dict[int, np.ndarray] = {}
+    for n, r in refs.items():
+        hit = stored.get(ids[n])
+        vecs = hit[1] if hit is not None else engine.embedder.embed(split_sentences(r.passage))
+        if vecs.size:
+            svecs[n] = vecs
+    texts = list(dict.fromkeys(c.text for c in ans.claims))
+    cvecs = dict(zip(texts, engine.embedder.embed(texts), strict=True)) if texts else {}
+
+    def judge(claim: str, ns: Sequence[int]) -> float:
+        ns = [n for n in ns if n in refs]
+        if not ns:
+            return 0.0
+        joint = "\n\n".join(refs[n].passage for n in ns)
+        parts = [svecs[n] for n in ns if n in svecs]
+        return support(claim, cvecs.get(claim), joint, np.vstack(parts) if parts else None)
+
+    return judge
+
+
+@contextmanager
+def corpus_home(home: Path | None, log: Log = _stderr) -> Iterator[Path]:
+    """`home` itself (its index is built from the corpus if missing), else a temporary one."""
+    if home is not None:
+        if not index_exists(Settings.from_env(home=home)):
+            _ingest(home, log)
+        yield home
+        return
+    with tempfile.TemporaryDirectory(prefix="citeline-eval-", ignore_cleanup_errors=True) as tmp:
+        _ingest(Path(tmp), log)
+        yield Path(tmp)
+
+
+def _ingest(home: Path, log: Log) -> None:
+    from ingest.sync import sync, tqdm_progress
+
+    log(f"indexing {CORPUS} into {home} ...")
+    t = time.perf_counter()
+    settings = Settings.from_env(home=home)
+    report = sync([CORPUS], settings, progress=tqdm_progress(True))
+    if report.failed:
+        raise SuiteError(f"ingest of {CORPUS} failed: {report.failed}")
+    log(f"indexed {report.chunks} chunks in {time.perf_counter() - t:.0f} s")
+
+
+def run_suites(
+    suites: Sequence[Suite],
+    *,
+    home: Path | None = None,
+    progress: bool | None = None,
+    log: Log = _stderr,
+) -> RunResult:
+    """Answer and score every case of `suites`; CITELINE_* variables configure the product."""
+    names = [s.name for s in suites]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise SuiteError(f"two suites share the name(s) {dupes}: reports are keyed by name")
+    with corpus_home(home, log) as h:
+        settings = Settings.from_env(home=h)
+        engine = Engine(settings, open_index(settings), get_embedder(settings.embed_model))
+        try:
+            info = run_info(settings, engine, suites)
+            known_docs = set(engine.index.documents())
+            total = sum(len(s.cases) for s in suites)
+            bar = _progress_bar(total, progress)
+            results = [_run_suite(s, settings, engine, known_docs, bar, log) for s in suites]
+            if bar is not None:
+                bar.close()
+        finally:
+            engine.index.close()
+    return RunResult(info, results)
+
+
+def _run_suite(
+    suite: Suite,
+    settings: Settings,
+    engine: Engine,
+    known_docs: set[str],
+    bar: Any,
+    log: Log,
+) -> SuiteResult:
+    warnings = []
+    for case in suite.cases:
+        unknown = [d for d in case.expect_docs if d not in known_docs]
+        if unknown:
+            # Not an error: a suite may be run against another index; but a typo would
+            # silently lower doc recall, so say it.
+            warnings.append(f"{case.id}: expect_docs not in the index: {unknown}")
+    for w in warnings:
+        log(f"warning: {suite.name}: {w}")
+    results: list[CaseResult] = []
+    for case in suite.cases:
+        if bar is not None:
+            bar.set_postfix_str(f"{suite.name}:{case.id}", refresh=False)
+        results.append(_run_case(case, settings, engine))
+        if bar is not None:
+            bar.update(1)
+    metrics = summarize(results)
+    return SuiteResult(
+        suite, results, metrics, check_thresholds(metrics, suite.thresholds), warnings
+    )
+
+
+def _run_case(case: Case, settings: Settings, engine: Engine) -> CaseResult:
+    try:
+        ans = answer(
+            case.question, list(case.history), settings, audience=case.audience, engine=engine
+        )
+        return score_case(case, ans, make_judge(ans, engine), settings.support_threshold)
+    except Exception:
+        # A product exception is a finding to report, not a reason to lose the other cases.
+        return error_case(case, traceback.format_exc())
+
+
+def _progress_bar(total: int, enabled: bool | None) -> Any:
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="eval", unit="case", file=sys.stderr, leave=False)
