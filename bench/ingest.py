@@ -31,7 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     emb = get_embedder("")
     emb.embed(["warm-up"])  # the model load is not part of either side
     files, _ = discover([args.corpus])
-    chunks = [c for f in files for c in chunk_blocks((d := load(f)).meta, d.blocks)]
+    chunks = []
+    for f in files:
+        doc = load(f)
+        chunks += chunk_blocks(doc.meta, doc.blocks)
     texts = [embed_text(c) for c in chunks]
     sentences = [s for c in chunks for s in c.sentences]
 
