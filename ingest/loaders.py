@@ -63,7 +63,9 @@ def load(path: Path, overrides: dict[str, Any] | None = None) -> ParsedDocument:
         raise LoaderError("empty file (0 bytes)")
     limit = MAX_PDF_BYTES if suffix == ".pdf" else MAX_TEXT_BYTES
     if size > limit:
-        raise LoaderError(f"file too large ({size / 2**20:.0f} MB; the limit is {limit // 2**20} MB)")
+        raise LoaderError(
+            f"file too large ({size / 2**20:.0f} MB; the limit is {limit // 2**20} MB)"
+        )
     raw = path.read_bytes()
     raw_hash = hashlib.sha256(raw).hexdigest()
 

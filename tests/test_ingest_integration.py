@@ -125,8 +125,17 @@ def test_bad_files_fail_one_line_each_and_good_files_land(
     failed = {Path(f["path"]).name: f["error"] for f in report.failed}
     # copy.md and good.md hold the same document: whichever comes second is refused.
     dup = "good.md" if "good.md" in failed else "copy.md"
-    assert set(failed) == {"empty.md", "junk.txt", "broken.md", "corrupt.pdf", "data.xlsx", dup,
-                           "huge.txt", "locked.pdf", "blank.pdf"}, failed
+    assert set(failed) == {
+        "empty.md",
+        "junk.txt",
+        "broken.md",
+        "corrupt.pdf",
+        "data.xlsx",
+        dup,
+        "huge.txt",
+        "locked.pdf",
+        "blank.pdf",
+    }, failed
     assert "too large" in failed["huge.txt"]
     assert "encrypted" in failed["locked.pdf"]
     assert "no extractable text" in failed["blank.pdf"]
@@ -172,12 +181,17 @@ def test_cli_json_summary_and_exit_codes(tmp_path: Path, home: Path) -> None:
     assert run(str(tmp_path / "nope")).returncode == 2
 
 
-def test_upload_is_answerable_right_after_and_bad_upload_leaves_nothing(settings: Settings, embedder) -> None:  # type: ignore[no-untyped-def]
+def test_upload_is_answerable_right_after_and_bad_upload_leaves_nothing(
+    settings: Settings, embedder
+) -> None:  # type: ignore[no-untyped-def]
     from citeline.pipeline import answer, reset_engines
     from ingest.sync import add_upload
 
-    doc = DOC.format(id="zeta", title="Zeta syndrome guideline",
-                     body="Zeta syndrome is treated first with zetamab infusions every 4 weeks.")
+    doc = DOC.format(
+        id="zeta",
+        title="Zeta syndrome guideline",
+        body="Zeta syndrome is treated first with zetamab infusions every 4 weeks.",
+    )
     report = add_upload("zeta.md", doc.encode(), settings, {"publisher": "Uploader Society"})
     assert report.added == ["zeta"]
     reset_engines()
