@@ -60,7 +60,7 @@ eval: install
 
 ## bench: performance benchmarks (JSON); results in reports/bench.json
 bench: install
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench.ingest
 
 clean:
 	rm -rf $(VENV) .citeline .pytest_cache .mypy_cache .ruff_cache
