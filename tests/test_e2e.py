@@ -365,11 +365,20 @@ def test_e2e_conversation_citations_audience_and_screenshot(page) -> None:  # ty
     assert second.get_by_text(CLINICIAN_DISCLAIMER).is_visible()
 
     # 3. opening a citation shows the passage it points to
-    source = first.locator('[data-testid="stExpander"]').filter(has_text="Source passage [1]")
+    source = first.locator('[data-testid="stExpander"]').filter(has_text="Source passage [1]").first
     details = source.get_by_test_id("stExpanderDetails")
     assert not details.is_visible(), "passages start collapsed"
-    source.locator("summary").click()
-    details.wait_for(state="visible")
+    # A click that lands while Streamlit re-renders the page is lost: wait for the page to be
+    # idle, and click again (bounded) if the passage did not open.
+    for _ in range(3):
+        wait_rerun(pg)
+        source.locator("summary").click()
+        try:
+            details.wait_for(state="visible", timeout=20_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    details.wait_for(state="visible", timeout=5_000)
     passage = details.inner_text().strip()
     assert len(passage) > 40, passage
     corpus = " ".join(
