@@ -163,8 +163,11 @@ def test_beir_nfcorpus_real_model_and_warm_cache(
     assert cold["dataset"] == "nfcorpus" and cold["retriever"] == "hybrid"
     assert cold["split"] == "test" and cold["queries"] == 20
     assert cold["params"]["documents"] == 50 and cold["params"]["chunks"] >= 50
-    for metric in ("ndcg@10", "recall@100", "mrr@10"):
+    for metric in ("ndcg@10", "mrr@10"):
         assert 0.2 < cold[metric] <= 1.0, (metric, cold[metric])
+    # Only 50 of the corpus's documents are indexed while NFCorpus judges ~38 relevant documents
+    # per query, so Recall@100 is bounded far below 1 here; it must still find some.
+    assert 0.0 < cold["recall@100"] <= 1.0, cold["recall@100"]
     assert cold["embedded"] > 50 + 20 and cold["seconds"] > 0  # chunks, sentences, queries
 
     assert main(argv) == 0
