@@ -14,9 +14,11 @@ from citeline.errors import ConfigError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _doc(text: str, **kw: Any) -> Any:
-    """A dataclass field with its documentation kept in metadata (listed by `describe()`)."""
-    return field(metadata={"doc": text}, **kw)
+def _doc(text: str, *, secret: bool = False, **kw: Any) -> Any:
+    """A dataclass field with its documentation kept in metadata (listed by `describe()`).
+
+    A `secret` field's value is masked by `describe()` (and it should also pass `repr=False`)."""
+    return field(metadata={"doc": text, "secret": secret}, **kw)
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,33 @@ class Settings:
         "Crisis-line locale from prompts/crisis.yaml (default, en-GB, en-US).", default="default"
     )
     app_password: str = _doc("When set, the app asks for this password first.", default="")
+    llm: str = _doc(
+        "Answerer: none (extractive, no language model), openai (any OpenAI-compatible "
+        "server) or ollama.",
+        default="none",
+    )
+    llm_base_url: str = _doc(
+        "URL of the language model server, e.g. http://127.0.0.1:8080/v1; empty means "
+        "https://api.openai.com/v1 (openai) or http://127.0.0.1:11434 (ollama).",
+        default="",
+    )
+    llm_model: str = _doc(
+        "Model name sent to the server; empty means the first model the server lists.",
+        default="",
+    )
+    llm_api_key: str = _doc(
+        "API key sent to the server (never printed or logged); empty means OPENAI_API_KEY or none.",
+        default="",
+        repr=False,
+        secret=True,
+    )
+    llm_timeout: float = _doc(
+        "Seconds to wait for the server to connect, answer or send the next token before "
+        "falling back to the extractive answer.",
+        default=20.0,
+    )
+    llm_max_tokens: int = _doc("Most tokens the language model may write per answer.", default=512)
+    llm_temperature: float = _doc("Sampling temperature of the language model.", default=0.0)
 
     def __post_init__(self) -> None:
         if self.audience not in ("clinician", "patient"):
@@ -82,9 +111,22 @@ class Settings:
         for name in ("weight_dense", "weight_sentence", "weight_lexical"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"CITELINE_{name.upper()} must not be negative")
-        for name in ("top_k", "candidates", "max_per_doc", "max_bullets", "embed_batch"):
+        for name in (
+            "top_k",
+            "candidates",
+            "max_per_doc",
+            "max_bullets",
+            "embed_batch",
+            "llm_max_tokens",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"CITELINE_{name.upper()} must be at least 1")
+        if self.llm not in ("none", "openai", "ollama"):
+            raise ConfigError(f"CITELINE_LLM must be none, openai or ollama, not {self.llm!r}")
+        if self.llm_timeout <= 0:
+            raise ConfigError("CITELINE_LLM_TIMEOUT must be more than 0 seconds")
+        if self.llm_temperature < 0:
+            raise ConfigError("CITELINE_LLM_TEMPERATURE must not be negative")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -135,5 +177,6 @@ def describe() -> list[tuple[str, str, str]]:
         default = f.default
         if isinstance(default, Path) and default.is_absolute():
             default = Path(os.path.relpath(default, PROJECT_ROOT))
-        rows.append((f"CITELINE_{f.name.upper()}", str(default), f.metadata["doc"]))
+        shown = "***" if f.metadata.get("secret") and default else str(default)
+        rows.append((f"CITELINE_{f.name.upper()}", shown, f.metadata["doc"]))
     return rows

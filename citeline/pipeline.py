@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from citeline import prompts
 from citeline.answerers import extractive
+from citeline.answerers.llm import LLMAnswerer, LLMError
 from citeline.citations import DraftSentence, enforce, make_support_fn
 from citeline.config import Settings
 from citeline.conversation import Turn, resolve
@@ -20,6 +22,8 @@ from citeline.safety import screen
 from citeline.store import Filters, Index, open_index
 from citeline.text import normalize
 from citeline.types import Answer, Claim, Reference, Section
+
+logger = logging.getLogger(__name__)
 
 # Refusals name documents at least this fraction of the floor as "nearby" (closer ones only).
 NEARBY_FRACTION = 0.7
@@ -89,8 +93,13 @@ def answer(
     audience: str | None = None,
     filters: Filters | None = None,
     engine: Engine | None = None,
+    on_token: Callable[[str], None] | None = None,
 ) -> Answer:
-    """Answer one question in the context of the conversation so far."""
+    """Answer one question in the context of the conversation so far.
+
+    With `settings.llm` set, the language model drafts the answer (its tokens go to `on_token`
+    as they arrive) and condenses follow-ups; its draft is enforced like the extractive one.
+    """
     settings = settings or Settings.from_env()
     audience = audience or settings.audience
     t0 = time.perf_counter()
@@ -116,7 +125,9 @@ def answer(
     if not question:
         return _refuse(ans, "an empty question", [], timings, t0)
 
-    ans.standalone_query = resolve(question, history)
+    llm = LLMAnswerer(settings) if settings.llm != "none" else None
+    condense = llm.condense if llm and not checked.crisis else None
+    ans.standalone_query = resolve(question, history, condense)
     timings["resolve"] = _ms(t0)
 
     flags.extend(checked.flags)
@@ -146,16 +157,18 @@ def answer(
         return _refuse(ans, _topic(ans.standalone_query), nearby, timings, t0)
 
     t = time.perf_counter()
-    verdict, bullets = extractive.compose(
-        ans.standalone_query,
-        retrieval,
-        floor=settings.sentence_floor,
-        max_bullets=settings.max_bullets,
-        audience=audience,
-    )
+    draft = _llm_draft(llm, ans, retrieval, on_token) if llm else None
+    if draft is None:  # no LLM configured, or it failed (a notice says so)
+        verdict, bullets = extractive.compose(
+            ans.standalone_query,
+            retrieval,
+            floor=settings.sentence_floor,
+            max_bullets=settings.max_bullets,
+            audience=audience,
+        )
+        draft = ([verdict] if verdict else []) + bullets
     timings["compose"] = _ms(t)
     t = time.perf_counter()
-    draft = ([verdict] if verdict else []) + bullets
     claims, removed = _enforce(engine.embedder, retrieval, draft, settings.support_threshold)
     ans.removed_claims = removed
     timings["enforce"] = _ms(t)
@@ -166,6 +179,26 @@ def answer(
     _assemble(ans, claims, retrieval)
     ans.timings_ms = {**timings, "total": _ms(t0)}
     return ans
+
+
+def _llm_draft(
+    llm: LLMAnswerer,
+    ans: Answer,
+    retrieval: Retrieval,
+    on_token: Callable[[str], None] | None,
+) -> list[DraftSentence] | None:
+    """The language model's draft, or None with a fallback notice: never an exception."""
+    try:
+        draft = llm.draft(ans.standalone_query, retrieval, ans.audience, on_token)
+    except LLMError as exc:
+        ans.notices.append(llm.notice(exc.reason))
+        return None
+    except Exception as exc:  # a bug in drafting must not become an error page either
+        logger.exception("LLM answerer failed")
+        ans.notices.append(llm.notice(f"error: {type(exc).__name__}"))
+        return None
+    ans.backend = draft.backend
+    return draft.sentences
 
 
 def _enforce(

@@ -33,3 +33,19 @@ class HashEmbedder:
             if n:
                 out[i] /= n
         return out
+
+
+class FailingChatModel:
+    """A chat model whose server never answers: `invoke` and `stream` raise `exc`."""
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+        self.calls = 0
+
+    def invoke(self, messages: object) -> object:
+        self.calls += 1
+        raise self.exc
+
+    def stream(self, messages: object) -> object:
+        self.calls += 1
+        raise self.exc
