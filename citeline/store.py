@@ -475,6 +475,7 @@ class Index:
             try:
                 self._delete_rows(conn, doc_id)
                 self._bump(conn)
+                crash_point("before_remove_commit")
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -492,6 +493,7 @@ class Index:
         orphans = sorted((chunk_ids | sentence_chunks) - set(sql_ids))
         if orphans:
             self._chroma_delete(orphans)
+        crash_point("reconcile")
         complete = chunk_ids & sentence_chunks
         broken_docs = sorted({sql_ids[i] for i in set(sql_ids) - complete})
         for doc_id in broken_docs:
@@ -576,6 +578,7 @@ class Index:
         try:
             for batch in self._batches(ids):
                 self._collection.delete(ids=list(batch))
+                crash_point("between_deletes")
                 self._sentences.delete(where={"chunk_id": {"$in": list(batch)}})
         except Exception as exc:
             raise StoreUnavailableError(f"Deleting vectors from Chroma failed: {exc}") from exc

@@ -224,10 +224,10 @@ def _embed(
     sentences = [s for c in chunks for s in c.sentences]
     items = texts + sentences
     starts = range(0, len(items), batch)
-    parts = [
-        emb.embed(items[i : i + batch])
-        for i in (progress(starts, len(starts)) if progress else starts)
-    ]
+    parts: list[np.ndarray] = []
+    for i in progress(starts, len(starts)) if progress else starts:
+        parts.append(emb.embed(items[i : i + batch]))
+        crash_point("embed_batch")
     allv = np.concatenate(parts) if parts else np.zeros((0, emb.dim), dtype=np.float32)
     vectors = {c.id: allv[i] for i, c in enumerate(chunks)}
     sent_vecs: dict[str, bytes] = {}

@@ -71,6 +71,27 @@ def no_egress() -> Iterator[None]:
     socket.create_connection = _real_create_connection
 
 
+@pytest.fixture(scope="session")
+def forker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A fork server for fresh CLI processes without the import cost (tests/forkserver.py)."""
+    from tests.forkserver import Forker
+
+    f = Forker(tmp_path_factory.mktemp("forker"))
+    yield f
+    f.close()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The adversarial suite's counts (what the tests actually ran), after every run."""
+    from tests.suite_counts import summary_lines
+
+    lines = summary_lines()
+    if lines:
+        terminalreporter.section("adversarial suite")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh CITELINE_HOME for one test."""
