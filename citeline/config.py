@@ -46,21 +46,32 @@ class Settings:
         "Depth of the dense and the lexical candidate lists before fusion.", default=40
     )
     rrf_k: int = _doc(
-        "Reciprocal-rank-fusion constant (chosen on dev qrels, see bench/retrieval.md).", default=60
+        "Reciprocal-rank-fusion constant (chosen on dev qrels, see bench/retrieval.md).", default=40
     )
     weight_dense: float = _doc(
         "Fusion weight of the dense chunk ranking (chosen on dev qrels, bench/retrieval.md).",
         default=1.0,
     )
     weight_sentence: float = _doc(
-        "Fusion weight of the ranking of chunks by their best-matching sentence.", default=1.0
+        "Fusion weight of the ranking of chunks by their best-matching sentence.", default=0.5
     )
-    weight_lexical: float = _doc("Fusion weight of the BM25 ranking.", default=1.0)
+    weight_lexical: float = _doc("Fusion weight of the BM25 ranking.", default=1.5)
     max_per_doc: int = _doc("Most passages one document may contribute to an answer.", default=2)
     relevance_floor: float = _doc(
         "Best passage cosine similarity below which the question is "
         "refused as not covered (calibrated on eval suites).",
-        default=0.48,
+        default=0.30,
+    )
+    coverage_floor: float = _doc(
+        "Refuse when the question's words that no indexed chunk contains are at least a third "
+        "of its content words and the question without them keeps less than this cosine "
+        "similarity to itself (calibrated on eval suites).",
+        default=0.85,
+    )
+    coverage_hard_floor: float = _doc(
+        "Refuse when the question without its unknown words keeps less than this similarity, "
+        "however few they are.",
+        default=0.7,
     )
     sentence_floor: float = _doc(
         "Least query-sentence similarity for an extractive bullet.", default=0.25

@@ -17,7 +17,7 @@ from citeline.citations import DraftSentence, enforce, make_support_fn
 from citeline.config import Settings
 from citeline.conversation import Turn, resolve
 from citeline.embeddings import Embedder, get_embedder
-from citeline.retrieve import Retrieval, search
+from citeline.retrieve import Retrieval, coverage, search
 from citeline.safety import screen
 from citeline.store import Filters, Index, open_index
 from citeline.text import normalize
@@ -155,6 +155,13 @@ def answer(
             p for p in retrieval.passages if p.dense >= NEARBY_FRACTION * settings.relevance_floor
         ]
         return _refuse(ans, _topic(ans.standalone_query), nearby, timings, t0)
+    cov = coverage(engine.index, engine.embedder, ans.standalone_query, retrieval.query_vector)
+    if cov.out_of_scope(settings.coverage_floor, settings.coverage_hard_floor):
+        flags.append("out_of_scope")
+        topic = _topic(ans.standalone_query) + " " + prompts.render(
+            "unknown_terms.md", terms=", ".join(cov.unknown)
+        )
+        return _refuse(ans, topic, retrieval.passages, timings, t0)
 
     t = time.perf_counter()
     draft = _llm_draft(llm, ans, retrieval, on_token) if llm else None

@@ -3,6 +3,7 @@ filtered, de-duplicated, capped per document, with a relevance floor."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -12,7 +13,7 @@ import numpy as np
 from citeline.config import Settings
 from citeline.embeddings import Embedder
 from citeline.store import Filters, Index
-from citeline.text import content_words
+from citeline.text import STOPWORDS, content_words, words
 from citeline.types import Chunk, Passage
 
 Mode = Literal["hybrid", "dense", "bm25", "sentence"]
@@ -23,6 +24,12 @@ PATIENT_BOOST = 0.05
 # sentence's cosine similarity.
 FUSED_PRIOR = 0.1
 NEAR_DUPLICATE_JACCARD = 0.8
+# A question is out of scope when the words the indexed guidelines never use carry its meaning:
+# dropping them moves the query embedding below `coverage_floor` while they are at least this
+# share of its content words (or below `coverage_hard_floor` whatever their share). Calibrated on
+# the bundled eval suites (eval/README.md): "first-line antibiotic for community-acquired
+# pneumonia" loses its topic without its two unknown words; "I've lost weight ..." loses nothing.
+UNKNOWN_SHARE = 1 / 3
 
 
 @dataclass
@@ -34,6 +41,65 @@ class Retrieval:
 
     def below_floor(self, floor: float) -> bool:
         return not self.passages or self.best_relevance < floor
+
+
+@dataclass
+class Coverage:
+    """How much of a query the indexed vocabulary covers."""
+
+    terms: list[str]
+    unknown: list[str]
+    similarity: float  # cosine between the query and the query without its unknown words
+
+    @property
+    def unknown_share(self) -> float:
+        return len(self.unknown) / len(self.terms) if self.terms else 0.0
+
+    def out_of_scope(self, floor: float, hard_floor: float) -> bool:
+        if self.similarity < hard_floor:
+            return True
+        return self.similarity < floor and self.unknown_share >= UNKNOWN_SHARE - 1e-9
+
+
+def query_terms(text: str) -> list[str]:
+    """The content words of a query, as the lexical index is searched for them."""
+    out: list[str] = []
+    for w in words(text):
+        w = w.strip("'-").replace('"', "")
+        if w and w not in STOPWORDS and w not in out:
+            out.append(w)
+    return out
+
+
+def coverage(index: Index, embedder: Embedder, query: str, query_vector: np.ndarray) -> Coverage:
+    """Which query words no indexed chunk contains, and how much meaning is left without them
+    (one more embedding, only when some word is unknown)."""
+    plain = _plain(query)
+    terms = query_terms(plain)
+    unknown = index.unknown_terms(terms)
+    if not unknown:
+        return Coverage(terms, [], 1.0)
+    pattern = r"\b(?:" + "|".join(re.escape(t) for t in unknown) + r")\b"
+    rest = " ".join(re.sub(pattern, " ", plain, flags=re.IGNORECASE).split())
+    if not query_terms(rest):
+        return Coverage(terms, unknown, 0.0)
+    if plain == query:
+        vec = embedder.embed([rest])[0]
+    else:
+        query_vector, vec = embedder.embed([plain, rest])
+    return Coverage(terms, unknown, float(vec @ query_vector))
+
+
+_MARKUP = re.compile(
+    r"<(script|style)\b.*?(?:</\1\s*>|$)|<[^<>]*>|(?-i:\b(?:AND|OR|NOT|NEAR)\b)|[^\w\s'?.,;:-]+",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def _plain(query: str) -> str:
+    """The words a reader would see: no markup, scripts or search operators (a question may
+    arrive pasted with them; they are not what it asks about)."""
+    return " ".join(_MARKUP.sub(" ", query).split())
 
 
 def rrf_fuse(lists: Sequence[tuple[Sequence[str], float]], k: int) -> list[tuple[str, float]]:

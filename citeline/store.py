@@ -261,6 +261,19 @@ class Index:
             (i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)
         ]
 
+    def unknown_terms(self, terms: Sequence[str]) -> list[str]:
+        """The terms that occur in no indexed chunk (matched as the lexical index does: Porter
+        stems, case-folded), in the order given."""
+        conn = self._conn()
+        out = []
+        for t in terms:
+            t = t.replace('"', "")
+            if t and not conn.execute(
+                "SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 1", [f'"{t}"']
+            ).fetchone():
+                out.append(t)
+        return out
+
     def lexical_search(
         self, query: str, k: int, filters: Filters | None = None
     ) -> list[tuple[str, float]]:

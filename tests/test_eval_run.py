@@ -125,3 +125,13 @@ def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     with pytest.raises(SystemExit) as exc:
         main(["run", "--tolerance", "-1"])
     assert exc.value.code == 2
+
+
+@pytest.mark.parametrize("suite", ["gut_brain", "safety"])
+def test_bundled_suite_meets_its_thresholds(suite: str, corpus_home: Path, tmp_path: Path) -> None:
+    """The CI gate: every bundled suite, every case, against its own thresholds."""
+    rc, report = run_gate(SUITES_DIR / f"{suite}.yaml", corpus_home, tmp_path / "out")
+    result = report["suites"][suite]
+    failed = [t for t in result["thresholds"] if not t["passed"]]
+    assert rc == 0 and not failed and result["errors"] == 0, json.dumps(failed, indent=1)
+    assert len(result["cases"]) >= (40 if suite == "gut_brain" else 30)

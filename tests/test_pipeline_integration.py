@@ -60,6 +60,41 @@ def test_out_of_scope_question_is_refused_with_the_disclaimer(corpus_settings: S
     assert ans.disclaimer
 
 
+@pytest.mark.parametrize(
+    ("question", "unknown"),
+    [
+        ("What is the first-line antibiotic for community-acquired pneumonia in adults?", "pneumonia"),
+        ("What is the dose of insulin glargine for type 1 diabetes?", "glargine"),
+    ],
+)
+def test_medical_question_about_words_no_guideline_uses_is_refused(
+    corpus_settings: Settings, question: str, unknown: str
+) -> None:
+    """Near-domain questions pass the cosine floor (doses, antibiotics are in the corpus); the
+    vocabulary coverage check refuses them and says which words no guideline uses."""
+    ans = answer(question, [], corpus_settings)
+    assert ans.refused and ans.claims == [] and "out_of_scope" in ans.flags
+    assert unknown in ans.refusal_reason
+    assert ans.disclaimer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "<script>alert('x')</script> What is irritable bowel syndrome?",
+        '"IBS" OR * NEAR(',
+        "I've lost weight without trying and my bowel habits have changed. Is it just IBS?",
+    ],
+)
+def test_markup_operators_and_filler_words_do_not_make_a_question_out_of_scope(
+    corpus_settings: Settings, question: str
+) -> None:
+    ans = answer(question, [], corpus_settings)
+    assert not ans.refused, ans.refusal_reason
+    assert "out_of_scope" not in ans.flags
+    _check_well_formed(ans)
+
+
 def test_crisis_question_is_routed_first(corpus_settings: Settings) -> None:
     ans = answer("My IBS is so bad I want to kill myself", [], corpus_settings)
     assert "crisis" in ans.flags

@@ -30,3 +30,30 @@ def test_numbers_are_canonical() -> None:
 
 def test_content_words_drop_stopwords_and_stem() -> None:
     assert content_words("What about the probiotics?") == ["probiotic"]
+
+
+def test_plain_drops_markup_scripts_and_search_operators_only() -> None:
+    from citeline.retrieve import _plain, query_terms
+
+    assert _plain("<script>alert('x')</script> What is IBS?") == "What is IBS?"
+    assert _plain('"IBS" OR * NEAR(') == "IBS"
+    assert _plain("<img src=x onerror=alert(1)> Do probiotics help?") == "Do probiotics help?"
+    # Lower-case words are words, not operators: "not" keeps its meaning.
+    assert _plain("is it not near the gut?") == "is it not near the gut?"
+    assert query_terms("Is FMT not recommended for depression?") == [
+        "fmt",
+        "recommended",
+        "depression",
+    ]
+
+
+def test_coverage_rule_needs_a_large_share_or_a_large_loss() -> None:
+    from citeline.retrieve import Coverage
+
+    few = Coverage(["lost", "weight", "bowel", "habits", "i've"], ["i've"], 0.80)
+    many = Coverage(["antibiotic", "community-acquired", "pneumonia"], ["pneumonia"], 0.80)
+    assert not few.out_of_scope(0.85, 0.7)  # one filler word in five
+    assert many.out_of_scope(0.85, 0.7)  # a third of the words carry the topic
+    assert not many.out_of_scope(0.75, 0.7)
+    assert few.out_of_scope(0.85, 0.81)  # the hard floor ignores the share
+    assert not Coverage(["ibs"], [], 1.0).out_of_scope(0.85, 0.7)
