@@ -266,11 +266,10 @@ class Index:
         stems, case-folded), in the order given."""
         conn = self._conn()
         out = []
+        sql = "SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 1"
         for t in terms:
             t = t.replace('"', "")
-            if t and not conn.execute(
-                "SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 1", [f'"{t}"']
-            ).fetchone():
+            if t and conn.execute(sql, [f'"{t}"']).fetchone() is None:
                 out.append(t)
         return out
 

@@ -63,7 +63,10 @@ def test_out_of_scope_question_is_refused_with_the_disclaimer(corpus_settings: S
 @pytest.mark.parametrize(
     ("question", "unknown"),
     [
-        ("What is the first-line antibiotic for community-acquired pneumonia in adults?", "pneumonia"),
+        (
+            "What is the first-line antibiotic for community-acquired pneumonia in adults?",
+            "pneumonia",
+        ),
         ("What is the dose of insulin glargine for type 1 diabetes?", "glargine"),
     ],
 )
