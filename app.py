@@ -15,6 +15,7 @@ from typing import Any
 
 import streamlit as st
 
+from citeline.answerers import llm
 from citeline.config import Settings
 from citeline.conversation import Turn
 from citeline.errors import CitelineError
@@ -81,9 +82,7 @@ def sidebar(cfg: Settings) -> Filters:
             f"Index: {stats['documents']} documents, {stats['chunks']} passages; "
             f"last ingest {last}."
         )
-        st.caption(
-            "Answerer: extractive (sentences quoted from the guidelines; no language model)."
-        )
+        st.caption(answerer_status(cfg))
         with st.expander("Filters"):
             types = st.multiselect("Document type", facets["types"], key="f_types")
             pubs = st.multiselect("Publisher", facets["publishers"], key="f_pubs")
@@ -106,6 +105,20 @@ def sidebar(cfg: Settings) -> Filters:
         year_min=years[0] if years[0] != lo else None,
         year_max=years[1] if years[1] != hi else None,
     )
+
+
+def answerer_status(cfg: Settings) -> str:
+    """Extractive, or the LLM and whether its server answers (a cheap check, cached briefly)."""
+    if cfg.llm == "none":
+        return "Answerer: Extractive (no LLM): sentences quoted from the guidelines."
+    p = llm.probe(cfg)
+    name = cfg.llm_model or (p.models[0] if p.models else "first listed model")
+    state = (
+        "reachable"
+        if p.reachable
+        else f"not reachable ({p.error}); answers fall back to the extractive answerer"
+    )
+    return esc(f"Answerer: {cfg.llm}:{name} at {llm.base_url(cfg)}, {state}.")
 
 
 def upload(cfg: Settings) -> None:
@@ -255,15 +268,34 @@ def main() -> None:
     with st.chat_message("user"):
         st.markdown(esc(question))
     with st.chat_message("assistant"):
+        status = st.status(
+            "Searching the guidelines…"
+            if cfg.llm == "none"
+            else "Searching the guidelines, then drafting with the language model…",
+            expanded=False,
+        )
+        draft = st.empty()  # LLM tokens stream here; the enforced answer replaces them
+        tokens: list[str] = []
+
+        def on_token(token: str) -> None:
+            tokens.append(token)
+            draft.markdown("_Draft, not yet checked against the sources:_ " + esc("".join(tokens)))
+
         try:
-            with st.status("Searching the guidelines…", expanded=False) as status:
-                ans = answer(
-                    question, history, cfg, audience=st.session_state.audience, filters=filters
-                )
-                status.update(label="Done", state="complete")
+            ans = answer(
+                question,
+                history,
+                cfg,
+                audience=st.session_state.audience,
+                filters=filters,
+                on_token=on_token,
+            )
         except CitelineError as exc:
+            status.update(label="Failed", state="error")
             st.error(str(exc))
             return
+        status.update(label="Done", state="complete")
+        draft.empty()
         i = len(st.session_state.turns)
         st.session_state.turns.append({"question": question, "answer_obj": ans})
         show_answer(ans, i)
