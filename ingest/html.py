@@ -27,6 +27,8 @@ _DROP = (
 )
 _TEXT = ("p", "li", "td", "th", "pre", "blockquote", "dd", "dt", "caption", "figcaption")
 _HEADINGS = ("h1", "h2", "h3", "h4")
+# A plain set: find_parent() builds a matcher per call, which made large pages slow.
+_TEXT_SET = frozenset(_TEXT)
 
 
 def parse_html(text: str) -> tuple[dict[str, Any], list[Block]]:
@@ -37,6 +39,8 @@ def parse_html(text: str) -> tuple[dict[str, Any], list[Block]]:
     meta: dict[str, Any] = {}
     if title_tag and title_tag.get_text(strip=True):
         meta["title"] = normalize(title_tag.get_text(" ", strip=True))
+    if title_tag:  # metadata, not body text (a page without <body> would be its title alone)
+        title_tag.decompose()
     for tag in soup.find_all(_DROP):
         tag.decompose()
     root = soup.find("main") or soup.find("article") or soup.body or soup
@@ -52,7 +56,7 @@ def parse_html(text: str) -> tuple[dict[str, Any], list[Block]]:
             blocks.append(Block(top=t, path=f"{t} > {sub}" if sub and sub != t else t, text=body))
 
     for el in root.find_all((*_HEADINGS, *_TEXT)):
-        if el.find_parent(_TEXT) is not None:
+        if any(p.name in _TEXT_SET for p in el.parents):
             continue  # its text is taken with the enclosing element
         words = normalize(el.get_text(" ", strip=True))
         if not words:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import re
 from dataclasses import dataclass
@@ -50,6 +51,18 @@ def slug(text: str) -> str:
 def load(path: Path, overrides: dict[str, Any] | None = None) -> ParsedDocument:
     """Parse one file. Metadata precedence: overrides > sidecar NAME.meta.yaml > front matter >
     the file's own metadata > first heading and file name."""
+    try:
+        return _load(path, overrides)
+    except LoaderError:
+        raise
+    except Exception as exc:  # a parser bug costs this file, never the whole ingest run
+        detail = " ".join(str(exc).split())[:120]
+        raise LoaderError(
+            f"unexpected error while reading ({exc.__class__.__name__}: {detail})"
+        ) from None
+
+
+def _load(path: Path, overrides: dict[str, Any] | None) -> ParsedDocument:
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         raise LoaderError(
@@ -66,7 +79,10 @@ def load(path: Path, overrides: dict[str, Any] | None = None) -> ParsedDocument:
         raise LoaderError(
             f"file too large ({size / 2**20:.0f} MB; the limit is {limit // 2**20} MB)"
         )
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:  # a folder named x.md, a file gone since it was listed
+        raise LoaderError(f"cannot read: {exc.strerror}") from None
     raw_hash = hashlib.sha256(raw).hexdigest()
 
     if suffix == ".pdf":
@@ -89,7 +105,8 @@ def load(path: Path, overrides: dict[str, Any] | None = None) -> ParsedDocument:
             if suffix != ".txt" or _looks_like_markdown(body)
             else parse_plain(body)
         )
-    if not any(b.text.strip() for b in blocks):
+    # Letters or digits, as chunking needs them: "#", "---" or "..." alone is not text.
+    if not any(ch.isalnum() for b in blocks for ch in b.text):
         raise LoaderError("no extractable text (scanned or empty document?)")
 
     sidecar = _sidecar(path)
@@ -100,32 +117,86 @@ def load(path: Path, overrides: dict[str, Any] | None = None) -> ParsedDocument:
     return ParsedDocument(meta, blocks, content_hash, raw_hash)
 
 
+# Byte-order marks of the UTF-16 and UTF-32 encodings (UTF-32 first: its LE mark starts with
+# the UTF-16 LE one). Such files are full of NUL bytes, so they are decoded before the binary check.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Control and invisible format characters (terminal escapes, bidirectional overrides that can
+# show text in another order than it is read, zero-width characters); newlines and tabs stay.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
+
+
 def _decode(raw: bytes) -> str:
+    """Text of a text file (UTF-8, UTF-16/32 with a byte-order mark, else Windows-1252 or
+    Latin-1), without control or invisible format characters."""
+    for bom, codec in _BOMS:
+        if raw.startswith(bom):
+            try:
+                return _INVISIBLE.sub(" ", raw.decode(codec))
+            except UnicodeDecodeError:
+                raise LoaderError(f"not text: invalid {codec.upper()}") from None
     if b"\x00" in raw[:8192]:
         raise LoaderError("binary content in a text file")
     try:
-        return raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = raw.decode("latin-1")
+        try:
+            text = raw.decode("cp1252")  # Windows "smart quotes" and dashes
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
         printable = sum(ch.isprintable() or ch in "\n\r\t" for ch in text[:8192])
         if printable < 0.95 * min(len(text), 8192):
             raise LoaderError("not text: undecodable bytes") from None
-        return text
+    return _INVISIBLE.sub(" ", text)
+
+
+class _MetaLoader(yaml.SafeLoader):
+    """safe_load without aliases: `*name` references let a few hundred bytes expand into
+    billions of values (the "billion laughs"), and metadata never needs them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+def _load_meta(text: str) -> Any:
+    return yaml.load(text, Loader=_MetaLoader)  # a SafeLoader: plain data, no Python objects
+
+
+def _check_mapping(data: Any, what: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise LoaderError(f"{what} is not a mapping of keys to values")
+    if not all(isinstance(k, str) for k in data):
+        raise LoaderError(f"{what} has a key that is not a name (e.g. a number)")
+    return data
 
 
 def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     m = _FRONT_MATTER.match(text)
     if not m:
+        if re.match(r"---[ \t]*\r?\n", text):
+            raise LoaderError("front matter is not closed (no line --- after it)")
         return {}, text
     try:
-        data = yaml.safe_load(m.group(1)) or {}
+        data = _load_meta(m.group(1)) or {}
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         where = f" (line {line + 2})" if line is not None else ""
-        raise LoaderError(f"broken YAML front matter{where}") from None
-    if not isinstance(data, dict):
-        raise LoaderError("front matter is not a mapping of keys to values")
-    return data, text[m.end() :]
+        problem = getattr(exc, "problem", None)
+        raise LoaderError(
+            f"broken YAML front matter{where}" + (f": {problem}" if problem else "")
+        ) from None
+    return _check_mapping(data, "front matter"), text[m.end() :]
 
 
 def _sidecar(path: Path) -> dict[str, Any]:
@@ -133,12 +204,10 @@ def _sidecar(path: Path) -> dict[str, Any]:
     if not side.exists():
         return {}
     try:
-        data = yaml.safe_load(side.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        data = _load_meta(side.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError, OSError) as exc:
         raise LoaderError(f"broken sidecar {side.name}: {exc.__class__.__name__}") from None
-    if not isinstance(data, dict):
-        raise LoaderError(f"sidecar {side.name} is not a mapping")
-    return data
+    return _check_mapping(data, f"sidecar {side.name}")
 
 
 def make_meta(data: dict[str, Any], path: Path) -> DocMeta:

@@ -94,7 +94,9 @@ def parse_pdf(raw: bytes) -> tuple[dict[str, Any], list[Block]]:
     texts: list[str] = []
     for i, page in enumerate(reader.pages):
         try:
-            texts.append(normalize((page.extract_text() or "").replace("\r", "\n")))
+            # U+FFFD stands for glyphs pypdf could not map (a broken font): not text to cite.
+            raw_text = (page.extract_text() or "").replace("\r", "\n").replace("\ufffd", "")
+            texts.append(normalize(raw_text))
         except Exception as exc:
             raise LoaderError(
                 f"cannot extract text from page {i + 1} ({exc.__class__.__name__})"

@@ -77,7 +77,13 @@ def discover(paths: Sequence[Path]) -> tuple[list[Path], list[dict[str, str]]]:
     for p in paths:
         if p.is_dir():
             for f in sorted(p.rglob("*")):
-                if not f.is_file() or any(part.startswith(".") for part in f.relative_to(p).parts):
+                if any(part.startswith(".") for part in f.relative_to(p).parts):
+                    continue
+                if not f.is_file():
+                    if f.is_symlink() and not f.exists():  # say so rather than skip it silently
+                        missing.append(
+                            {"path": str(f), "error": "broken link (no target, or a loop)"}
+                        )
                     continue
                 if f.name.endswith(".meta.yaml") or f.stem.lower() in SKIP_NAMES:
                     continue
