@@ -91,14 +91,8 @@ def sidebar(cfg: Settings) -> Filters:
             if lo and hi and lo < hi:
                 years = st.slider("Year", lo, hi, (lo, hi), key="f_years")
         upload(cfg)
-        if st.session_state.turns:
-            st.download_button(
-                "Export conversation (Markdown)",
-                export(st.session_state.turns),
-                file_name="citeline-conversation.md",
-                mime="text/markdown",
-                key="export",
-            )
+        # Filled at the end of the run, so the answer just given is in the export too.
+        st.session_state.export_slot = st.empty()
     return Filters(
         types=tuple(types),
         publishers=tuple(pubs),
@@ -241,6 +235,7 @@ def save_feedback(ans: Answer, value: int) -> None:
 
 
 def main() -> None:
+    st.session_state.pop("export_slot", None)
     cfg = settings()
     if not password_gate(cfg):
         return
@@ -301,4 +296,17 @@ def main() -> None:
         show_answer(ans, i)
 
 
+def export_button() -> None:
+    slot = st.session_state.get("export_slot")
+    if slot is not None and st.session_state.turns:
+        slot.download_button(
+            "Export conversation (Markdown)",
+            export(st.session_state.turns),
+            file_name="citeline-conversation.md",
+            mime="text/markdown",
+            key="export",
+        )
+
+
 main()
+export_button()
