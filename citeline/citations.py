@@ -65,16 +65,18 @@ def support(
 ) -> float:
     """Support of a claim by a passage, 0..1.
 
-    0 when a number of the claim is missing from the passage; 1 when the claim is a sentence of
-    the passage; otherwise the mean of (a) cosine similarity between the claim and the passage's
-    best sentence and (b) the share of the claim's content words found in the passage.
+    0 when a number of the claim is missing from the passage, or when the claim has no content
+    word at all ("No.", "It is."); 1 when the claim is quoted from the passage (whole words);
+    otherwise the mean of (a) cosine similarity between the claim and the passage's best
+    sentence and (b) the share of the claim's content words found in the passage.
     """
-    if not numbers_supported(claim, passage_text):
+    cw = set(content_words(claim))
+    if not cw or not numbers_supported(claim, passage_text):
         return 0.0
     norm_claim = normalize(claim).rstrip(".").lower()
-    if norm_claim and norm_claim in normalize(passage_text).lower():
+    quoted = re.compile(r"(?<!\w)" + re.escape(norm_claim) + r"(?!\w)")
+    if norm_claim and quoted.search(normalize(passage_text).lower()):
         return 1.0
-    cw = set(content_words(claim))
     overlap = len(cw & set(content_words(passage_text))) / len(cw) if cw else 0.0
     cosine = 0.0
     if claim_vector is not None and sentence_vectors is not None and sentence_vectors.size:

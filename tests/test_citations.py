@@ -148,3 +148,17 @@ def test_enforce_properties(draft: list[DraftSentence]) -> None:
             assert numbers(c.text) <= numbers(PASSAGES[n]), "numbers appear in the cited passage"
             assert support_fn(c.text, n) >= 0.55
     assert len(claims) + len(removed) <= len(draft)
+
+
+def test_support_of_a_claim_without_content_words_is_zero() -> None:
+    """A tiny LLM answered "No." — a substring of "not" in every passage, never a quotation."""
+    vecs = SENT_VECS[2]
+    assert support("No.", None, PASSAGES[2], vecs) == 0.0
+    assert support("It is.", None, PASSAGES[2], vecs) == 0.0
+
+
+def test_a_quotation_must_match_whole_words() -> None:
+    vecs = SENT_VECS[2]
+    assert support("Not recommended for depression.", None, PASSAGES[2], vecs) == 1.0
+    # "ended for depression" sits inside "recommended for depression" but is not a quotation.
+    assert support("Ended for depression.", None, PASSAGES[2], vecs) < 1.0
