@@ -51,10 +51,21 @@ STOPWORDS = frozenset(
 )
 
 
+def _visible(ch: str) -> str:
+    """Control characters become a space; invisible format characters (soft hyphen, zero-width
+    space and joiners, bidi marks) vanish, so "pro\u00adbiotics" stays one word."""
+    if ch in "\n\t":
+        return ch
+    cat = unicodedata.category(ch)
+    if cat[0] != "C":
+        return ch
+    return "" if cat == "Cf" else " "
+
+
 def normalize(text: str) -> str:
     """NFC-normalise, drop control characters, collapse white space."""
     text = unicodedata.normalize("NFC", text)
-    text = "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    text = "".join(map(_visible, text))
     return re.sub(r"[ \t\r\f\v]+", " ", text).strip()
 
 

@@ -125,11 +125,15 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-# Control and invisible format characters (terminal escapes, bidirectional overrides that can
-# show text in another order than it is read, zero-width characters); newlines and tabs stay.
-_INVISIBLE = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
-)
+# Control characters (terminal escapes) become spaces; invisible format characters (soft
+# hyphen, zero-width space and joiners, bidi overrides that can show text in another order than
+# it is read) vanish. Newlines and tabs stay.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_FORMAT = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def _visible(text: str) -> str:
+    return _FORMAT.sub("", _CONTROL.sub(" ", text))
 
 
 def _decode(raw: bytes) -> str:
@@ -138,7 +142,7 @@ def _decode(raw: bytes) -> str:
     for bom, codec in _BOMS:
         if raw.startswith(bom):
             try:
-                return _INVISIBLE.sub(" ", raw.decode(codec))
+                return _visible(raw.decode(codec))
             except UnicodeDecodeError:
                 raise LoaderError(f"not text: invalid {codec.upper()}") from None
     if b"\x00" in raw[:8192]:
@@ -153,7 +157,7 @@ def _decode(raw: bytes) -> str:
         printable = sum(ch.isprintable() or ch in "\n\r\t" for ch in text[:8192])
         if printable < 0.95 * min(len(text), 8192):
             raise LoaderError("not text: undecodable bytes") from None
-    return _INVISIBLE.sub(" ", text)
+    return _visible(text)
 
 
 class _MetaLoader(yaml.SafeLoader):
