@@ -1,5 +1,7 @@
 """python -m eval beir DATASET_DIR [--retriever hybrid|dense|bm25] [--split test|dev|train] [--json]
-python -m eval run [SUITE ...] [--out DIR] [--baseline REPORT.json]"""
+python -m eval run [SUITE ...] [--out DIR] [--baseline REPORT.json]
+python -m eval medquad [DIR] [--limit N] [--max-docs N] [--json] [--out DIR]
+python -m eval all [--data DIR] [--out DIR]   (what `make eval` runs)"""
 
 from __future__ import annotations
 
@@ -103,13 +105,113 @@ def _run_beir(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_or_zero(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return value
+
+
+def _add_medquad(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from eval.medquad import DEFAULT_DIR, DEFAULT_LIMIT
+
+    p = sub.add_parser(
+        "medquad",
+        help="MedQuAD questions answered from their own answers (cited and supported?)",
+        description="Index the MedQuAD answers as documents in a temporary CITELINE_HOME with "
+        "the app's ingest, ask the questions through citeline.pipeline.answer, and score whether "
+        "the source answer is cited and supported; writes medquad.json and medquad.md to --out.",
+    )
+    p.add_argument(
+        "dataset",
+        type=Path,
+        nargs="?",
+        default=DEFAULT_DIR,
+        help="folder with the MedQuAD JSONL (default ../shared/data/medquad)",
+    )
+    p.add_argument(
+        "--limit",
+        type=_positive_or_zero,
+        default=DEFAULT_LIMIT,
+        help=f"questions asked, sampled across the NIH sources (default {DEFAULT_LIMIT}; 0: all)",
+    )
+    p.add_argument(
+        "--max-docs",
+        type=_positive_or_zero,
+        default=None,
+        help="index only N answers: the asked questions' own, then a fixed sample (default all)",
+    )
+    p.add_argument("--cache", type=Path, default=None, help="embedding cache folder")
+    p.add_argument("--out", type=Path, default=Path("reports/eval"), help="report folder")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def _run_medquad(args: argparse.Namespace) -> int:
+    from eval.medquad import Options, run, summary_line, write
+
+    if not args.dataset.exists():
+        print(
+            f"error: {args.dataset} does not exist (see ../shared/data/README.md)", file=sys.stderr
+        )
+        return 2
+    opts = Options(limit=args.limit or None, max_docs=args.max_docs or None, cache=args.cache)
+    result = run(args.dataset, opts)
+    paths = write(result, args.out)
+    if args.json:
+        keys = ("dataset", "documents", "chunks", "summary", "by_source", "timings", "seconds")
+        print(json.dumps({k: result[k] for k in keys}, indent=2))
+    else:
+        print(summary_line(result))
+    print(f"reports: {', '.join(str(p) for p in paths.values())}", file=sys.stderr)
+    return 0
+
+
+def _add_all(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from eval.external import DEFAULT_DATA
+
+    p = sub.add_parser(
+        "all",
+        help="everything (make eval): every suite, the BEIR runs and MedQuAD",
+        description="Run every bundled suite (python -m eval run --all), BEIR NFCorpus and "
+        "SciFact (hybrid) and MedQuAD from --data, write their reports into --out and add the "
+        "external results to report.md and report.html. Absent data sets are skipped. Exit 1 "
+        "when a suite fails or an external run raises.",
+    )
+    p.add_argument(
+        "--data", type=Path, default=DEFAULT_DATA, help="the shared data folder (../shared/data)"
+    )
+    p.add_argument("--out", type=Path, default=Path("reports/eval"), help="report folder")
+    p.add_argument(
+        "--medquad-limit",
+        type=_positive_or_zero,
+        default=None,
+        help="questions of the MedQuAD run (default: its own default; 0: all)",
+    )
+
+
+def _run_all(args: argparse.Namespace) -> int:
+    from eval.external import run_all
+
+    return run_all(args.data, args.out, medquad_limit=args.medquad_limit)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_beir(sub)
     run_cli.add_parser(sub)  # `run`: the answer-quality suites (eval/run_cli.py)
+    _add_medquad(sub)
+    _add_all(sub)
     args = parser.parse_args(argv)
-    handlers = {"beir": _run_beir, "run": run_cli.run}
+    handlers = {
+        "beir": _run_beir,
+        "run": run_cli.run,
+        "medquad": _run_medquad,
+        "all": _run_all,
+    }
     try:
         return handlers[args.command](args)
     except CitelineError as exc:

@@ -90,6 +90,9 @@ def markdown(result: RunResult, deltas: Sequence[Delta] | None = None) -> str:
         "",
     ]
     for s in result.suites:
+        if s.skipped:
+            lines += [f"## {_md(s.suite.name)}: SKIPPED", "", f"Not run: {_md(s.skipped)}.", ""]
+            continue
         lines += [
             f"## {_md(s.suite.name)}: {'PASS' if s.passed else 'FAIL'}",
             "",
@@ -138,6 +141,7 @@ body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color
 h1,h2,h3{line-height:1.2} table{border-collapse:collapse;margin:.5rem 0 1rem}
 td,th{border:1px solid #d5dae1;padding:.25rem .5rem;text-align:left;vertical-align:top}
 .pass{color:#1a7f37;font-weight:600}.fail{color:#c62828;font-weight:600}
+.skip{color:#8a6d00;font-weight:600}
 .card{border:1px solid #d5dae1;border-radius:8px;padding:1rem;margin:1rem 0}
 .charts{display:flex;flex-wrap:wrap;gap:1.5rem} svg text{font:11px system-ui,sans-serif}
 details{margin:.4rem 0;border-left:3px solid #c62828;padding-left:.6rem} summary{cursor:pointer}
@@ -264,6 +268,11 @@ def html_page(result: RunResult, deltas: Sequence[Delta] | None = None) -> str:
 
 
 def _suite_html(s: SuiteResult) -> str:
+    if s.skipped:
+        return (
+            f'<div class="card"><h2>{_e(s.suite.name)}: <span class="skip">SKIPPED</span></h2>'
+            f"<p>{_e(s.suite.description)}</p><p>Not run: {_e(s.skipped)}.</p></div>"
+        )
     passed = sum(c.passed for c in s.cases)
     out = [
         f'<div class="card"><h2>{_e(s.suite.name)}: {_status(s.passed)}</h2>',

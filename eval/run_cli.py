@@ -106,7 +106,8 @@ def load_baseline(path: Path) -> dict[str, dict[str, float | None]]:
         isinstance(s, dict) and isinstance(s.get("metrics"), dict) for s in suites.values()
     ):
         raise SuiteError(f"--baseline {path}: not an eval report.json (no suites.*.metrics)")
-    return {name: s["metrics"] for name, s in suites.items()}
+    # A suite skipped in the baseline measured nothing: there is nothing to compare with.
+    return {name: s["metrics"] for name, s in suites.items() if not s.get("skipped")}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -122,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     except CitelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    current = {s.suite.name: s.metrics for s in result.suites}
+    current = {s.suite.name: s.metrics for s in result.suites if not s.skipped}
     deltas = compare(current, baseline, args.tolerance) if baseline is not None else None
     try:
         paths = write_reports(result, args.out, deltas)
@@ -131,6 +132,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
     for s in result.suites:
+        if s.skipped:
+            print(f"{s.suite.name}: SKIPPED ({s.skipped})")
+            continue
         passed = sum(c.passed for c in s.cases)
         print(
             f"{s.suite.name}: {'PASS' if s.passed else 'FAIL'} ({len(s.cases)} cases, "

@@ -1,7 +1,10 @@
 """Run eval suites: answer every case through `citeline.pipeline.answer` and score it.
 
-One engine (index + embedder) serves every case. Without `home` the bundled corpus is ingested
-into a temporary CITELINE_HOME, so a run never depends on (or touches) a developer's index.
+One engine (index + embedder) serves every case of a corpus. Without `home` the bundled corpus is
+ingested into a temporary CITELINE_HOME, so a run never depends on (or touches) a developer's index.
+A suite with its own `corpus` gets a temporary CITELINE_HOME of its own (whatever `home` is), its
+vectors coming through the embedding cache; when a path of that corpus is missing (third-party
+data may be absent) the suite is skipped, with the reason, and does not fail the run.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from citeline.store import index_exists, open_index
 from citeline.text import split_sentences
 from citeline.types import Answer
 from eval.scoring import (
+    METRICS,
     CaseResult,
     JointSupport,
     ThresholdCheck,
@@ -56,6 +60,11 @@ class SuiteResult:
     metrics: dict[str, float | None]
     checks: list[ThresholdCheck]
     warnings: list[str] = field(default_factory=list)
+    skipped: str = ""  # why the suite was not run (its corpus is missing); "" when it ran
+
+    @classmethod
+    def skip(cls, suite: Suite, reason: str) -> SuiteResult:
+        return cls(suite, [], {m.name: None for m in METRICS}, [], skipped=reason)
 
     @property
     def errors(self) -> int:
@@ -64,6 +73,7 @@ class SuiteResult:
     @property
     def passed(self) -> bool:
         # A case that raised fails the suite even without a threshold that would notice it.
+        # A skipped suite measured nothing, so it neither passes a threshold nor fails the run.
         return all(c.passed for c in self.checks) and not self.errors
 
     def to_dict(self) -> dict[str, Any]:
@@ -71,6 +81,8 @@ class SuiteResult:
             "name": self.suite.name,
             "path": str(self.suite.path),
             "description": self.suite.description,
+            "corpus": None if self.suite.corpus is None else [str(p) for p in self.suite.corpus],
+            "skipped": self.skipped or None,
             "passed": self.passed,
             "errors": self.errors,
             "metrics": self.metrics,
@@ -125,7 +137,7 @@ def _common_dir(git: Path) -> Path:
     return (git / common.read_text().strip()).resolve() if common.is_file() else git
 
 
-def run_info(settings: Settings, engine: Engine, suites: Sequence[Suite]) -> dict[str, Any]:
+def run_info(settings: Settings, embed_model: str, suites: Sequence[Suite]) -> dict[str, Any]:
     values = dataclasses.asdict(settings)
     if values.get("app_password"):
         values["app_password"] = "***"  # reports are shared; the password is not
@@ -133,7 +145,7 @@ def run_info(settings: Settings, engine: Engine, suites: Sequence[Suite]) -> dic
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "git_commit": git_commit(),
         "settings": {k: str(v) if isinstance(v, Path) else v for k, v in values.items()},
-        "embed_model": engine.embedder.name,
+        "embed_model": embed_model,
         "backend": "extractive",
         "prompt_hashes": prompts.hashes(),
         "python": platform.python_version(),
@@ -175,24 +187,52 @@ def corpus_home(home: Path | None, log: Log = _stderr) -> Iterator[Path]:
     """`home` itself (its index is built from the corpus if missing), else a temporary one."""
     if home is not None:
         if not index_exists(Settings.from_env(home=home)):
-            _ingest(home, log)
+            _ingest(Settings.from_env(home=home), [CORPUS], log)
         yield home
         return
     with tempfile.TemporaryDirectory(prefix="citeline-eval-", ignore_cleanup_errors=True) as tmp:
-        _ingest(Path(tmp), log)
+        _ingest(Settings.from_env(home=Path(tmp)), [CORPUS], log)
         yield Path(tmp)
 
 
-def _ingest(home: Path, log: Log) -> None:
+@contextmanager
+def suite_corpus_home(paths: Sequence[Path], log: Log = _stderr) -> Iterator[Path]:
+    """A temporary CITELINE_HOME holding a suite's own corpus, embedded through the embedding
+    cache (a 100-page PDF is thousands of sentences: only the first run pays for them)."""
+    from citeline.embcache import default_cache_dir
+    from eval.beir import open_embedder
+
+    with tempfile.TemporaryDirectory(prefix="citeline-eval-", ignore_cleanup_errors=True) as tmp:
+        settings = own_settings(Path(tmp))
+        embedder = open_embedder(settings, default_cache_dir())
+        try:
+            _ingest(settings, paths, log, embedder)
+        finally:
+            embedder.close()
+        yield Path(tmp)
+
+
+def own_settings(home: Path) -> Settings:
+    """Settings of a suite's own temporary index: always embedded, never a configured Chroma
+    server (a throw-away index must not land in a shared collection)."""
+    return Settings.from_env(home=home, chroma_url="")
+
+
+def _ingest(settings: Settings, paths: Sequence[Path], log: Log, embedder: Any = None) -> None:
     from ingest.sync import sync, tqdm_progress
 
-    log(f"indexing {CORPUS} into {home} ...")
+    shown = ", ".join(str(p) for p in paths)
+    log(f"indexing {shown} into {settings.home} ...")
     t = time.perf_counter()
-    settings = Settings.from_env(home=home)
-    report = sync([CORPUS], settings, progress=tqdm_progress(True))
+    report = sync(paths, settings, embedder=embedder, progress=tqdm_progress(True))
     if report.failed:
-        raise SuiteError(f"ingest of {CORPUS} failed: {report.failed}")
+        raise SuiteError(f"ingest of {shown} failed: {report.failed}")
     log(f"indexed {report.chunks} chunks in {time.perf_counter() - t:.0f} s")
+
+
+def embed_model_name(settings: Settings) -> str:
+    """The name `get_embedder` gives the configured model, without loading it."""
+    return Path(settings.embed_model).name if settings.embed_model else "all-MiniLM-L6-v2"
 
 
 def run_suites(
@@ -202,25 +242,51 @@ def run_suites(
     progress: bool | None = None,
     log: Log = _stderr,
 ) -> RunResult:
-    """Answer and score every case of `suites`; CITELINE_* variables configure the product."""
+    """Answer and score every case of `suites`; CITELINE_* variables configure the product.
+
+    Suites without a `corpus` share one index (`home`, or the bundled corpus in a temporary
+    home); suites with the same `corpus` share another; a suite whose corpus is missing is
+    skipped with the reason."""
     names = [s.name for s in suites]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise SuiteError(f"two suites share the name(s) {dupes}: reports are keyed by name")
-    with corpus_home(home, log) as h:
-        settings = Settings.from_env(home=h)
-        engine = Engine(settings, open_index(settings), get_embedder(settings.embed_model))
-        try:
-            info = run_info(settings, engine, suites)
-            known_docs = set(engine.index.documents())
-            total = sum(len(s.cases) for s in suites)
-            bar = _progress_bar(total, progress)
-            results = [_run_suite(s, settings, engine, known_docs, bar, log) for s in suites]
-            if bar is not None:
-                bar.close()
-        finally:
-            engine.index.close()
-    return RunResult(info, results)
+    results: dict[str, SuiteResult] = {}
+    groups: dict[tuple[Path, ...] | None, list[Suite]] = {}
+    for s in suites:
+        missing = s.missing_corpus
+        if missing:
+            reason = f"corpus not found: {', '.join(str(p) for p in missing)}"
+            log(f"skipped: {s.name}: {reason}")
+            results[s.name] = SuiteResult.skip(s, reason)
+        else:
+            groups.setdefault(s.corpus, []).append(s)
+    # The run's settings are those of the bundled-corpus index when there is one.
+    info_settings = Settings.from_env(home=home) if home is not None else Settings.from_env()
+    info: dict[str, Any] | None = None
+    total = sum(len(s.cases) for group in groups.values() for s in group)
+    bar = _progress_bar(total, progress) if total else None
+    try:
+        for corpus in sorted(groups, key=lambda c: c is not None):
+            ctx = corpus_home(home, log) if corpus is None else suite_corpus_home(corpus, log)
+            with ctx as h:
+                settings = Settings.from_env(home=h) if corpus is None else own_settings(h)
+                engine = Engine(settings, open_index(settings), get_embedder(settings.embed_model))
+                try:
+                    if info is None:
+                        info_settings = settings
+                        info = run_info(settings, engine.embedder.name, suites)
+                    known_docs = set(engine.index.documents())
+                    for s in groups[corpus]:
+                        results[s.name] = _run_suite(s, settings, engine, known_docs, bar, log)
+                finally:
+                    engine.index.close()
+    finally:
+        if bar is not None:
+            bar.close()
+    if info is None:  # every suite was skipped
+        info = run_info(info_settings, embed_model_name(info_settings), suites)
+    return RunResult(info, [results[s.name] for s in suites])
 
 
 def _run_suite(

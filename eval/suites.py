@@ -22,7 +22,7 @@ from citeline.types import FLAGS
 SUITES_DIR = PROJECT_ROOT / "eval" / "suites"
 AUDIENCES = ("clinician", "patient")
 ROLES = ("user", "assistant")
-SUITE_KEYS = ("name", "description", "thresholds", "cases")
+SUITE_KEYS = ("name", "description", "corpus", "thresholds", "cases")
 CASE_KEYS = (
     "id",
     "question",
@@ -73,6 +73,14 @@ class Suite:
     cases: tuple[Case, ...]
     description: str = ""
     thresholds: Mapping[str, float] = field(default_factory=dict)
+    # The suite's own corpus (files or folders, resolved against the repository root), indexed
+    # into a temporary CITELINE_HOME of its own; None means the bundled corpus/.
+    corpus: tuple[Path, ...] | None = None
+
+    @property
+    def missing_corpus(self) -> list[Path]:
+        """Paths of the suite's corpus that do not exist (the suite is then skipped)."""
+        return [p for p in self.corpus or () if not p.exists()]
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -130,6 +138,7 @@ def load_suite(path: Path, threshold_names: Sequence[str] = ()) -> Suite:
     _check_type(name, str, f"{where}: name")
     description = data.get("description", "")
     _check_type(description, str, f"{where}: description")
+    corpus = _corpus(data["corpus"], f"{where}: corpus") if "corpus" in data else None
     thresholds = _thresholds(data.get("thresholds", {}), threshold_names, f"{where}: thresholds")
     raw_cases = data.get("cases")
     if not isinstance(raw_cases, list) or not raw_cases:
@@ -142,7 +151,26 @@ def load_suite(path: Path, threshold_names: Sequence[str] = ()) -> Suite:
             raise SuiteError(f"{where}: cases[{i}]: duplicate id {case.id!r}")
         ids.add(case.id)
         cases.append(case)
-    return Suite(name, path, tuple(cases), description, thresholds)
+    return Suite(name, path, tuple(cases), description, thresholds, corpus)
+
+
+def _corpus(value: Any, where: str) -> tuple[Path, ...]:
+    """`corpus: PATH` or `corpus: [PATH, ...]`, relative to the repository root. Existence is
+    not checked here: third-party data may be absent, and the runner skips the suite then."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items:
+        raise SuiteError(
+            f"{where}: must be a path or a non-empty list of paths, not {_kind(value)}"
+        )
+    paths: list[Path] = []
+    for j, item in enumerate(items):
+        if not isinstance(item, str) or not item.strip():
+            raise SuiteError(f"{where}[{j}]: must be a non-empty path string, not {item!r}")
+        p = Path(item.strip())
+        paths.append(p if p.is_absolute() else PROJECT_ROOT / p)
+    if len(set(paths)) != len(paths):
+        raise SuiteError(f"{where}: a path is listed twice")
+    return tuple(paths)
 
 
 def _case(item: Any, i: int, suite_name: str, where: str) -> Case:
