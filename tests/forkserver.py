@@ -165,14 +165,27 @@ class Run:
                 self.kill()
                 self.server.replies.get(timeout=60)
                 raise AssertionError(f"child {self.pid} still running after {timeout} s") from None
-            assert reply["pid"] == self.pid, reply
-            self.result = Result(
-                self.pid,
-                reply["rc"],
-                self.output(),
-                self.err.read_text(encoding="utf-8", errors="replace") if self.err.exists() else "",
-            )
+            self._finish(reply)
+        assert self.result is not None
         return self.result
+
+    def poll(self) -> Result | None:
+        """The result if the child has ended, else None (without waiting)."""
+        if self.result is None:
+            try:
+                self._finish(self.server.replies.get_nowait())
+            except queue.Empty:
+                return None
+        return self.result
+
+    def _finish(self, reply: dict) -> None:
+        assert reply["pid"] == self.pid, reply
+        self.result = Result(
+            self.pid,
+            reply["rc"],
+            self.output(),
+            self.err.read_text(encoding="utf-8", errors="replace") if self.err.exists() else "",
+        )
 
 
 class Forker:
