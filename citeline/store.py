@@ -138,7 +138,13 @@ class Index:
         self.settings = settings
         self.home = settings.home_path
         self.db_path = self.home / DB_NAME
-        if not self.db_path.exists() and not create:
+        try:
+            exists = self.db_path.exists()
+        except OSError as exc:  # the folder cannot be read (permissions)
+            raise StoreUnavailableError(
+                f"Cannot read the index folder {self.home}: {exc.strerror}"
+            ) from exc
+        if not exists and not create:
             raise IndexMissingError(
                 f"No index at {self.home}: run `python -m ingest corpus` (or `make run`) first"
             )
@@ -165,11 +171,11 @@ class Index:
                 conn = sqlite3.connect(
                     self.db_path, timeout=30, isolation_level=None, check_same_thread=False
                 )
-            except sqlite3.Error as exc:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA foreign_keys=ON")
+            except sqlite3.Error as exc:  # unreadable, or not a database (a damaged file)
                 raise StoreUnavailableError(f"Cannot open {self.db_path}: {exc}") from exc
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
             self._local.conn = conn
         return conn
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -14,7 +16,12 @@ from filelock import FileLock, Timeout
 
 from citeline.config import Settings
 from citeline.embeddings import Embedder, get_embedder
-from citeline.errors import IngestLockedError, LoaderError
+from citeline.errors import (
+    CitelineError,
+    IngestLockedError,
+    LoaderError,
+    StoreUnavailableError,
+)
 from citeline.faults import crash_point
 from citeline.store import Index, open_index
 from citeline.types import Chunk
@@ -106,20 +113,31 @@ def add_upload(
     ingest it; the file stays there so later re-ingests keep it."""
     safe = Path(name).name.replace("\x00", "") or "upload"
     folder = settings.home_path / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / safe
-    path.write_bytes(data)
     side = path.with_name(path.stem + ".meta.yaml")
-    clean = {k: v for k, v in (meta or {}).items() if v not in (None, "")}
-    if clean:
-        side.write_text(yaml.safe_dump(clean, allow_unicode=True), encoding="utf-8")
-    elif side.exists():
-        side.unlink()
-    report = sync([path], settings, progress=progress)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        clean = {k: v for k, v in (meta or {}).items() if v not in (None, "")}
+        if clean:
+            side.write_text(yaml.safe_dump(clean, allow_unicode=True), encoding="utf-8")
+        elif side.exists():
+            side.unlink()
+        report = sync([path], settings, progress=progress)
+    except (OSError, sqlite3.Error, CitelineError) as exc:  # e.g. a full disk: say so, keep nothing
+        _remove(path, side)
+        if isinstance(exc, CitelineError):
+            raise
+        raise StoreUnavailableError(f"Cannot add {safe} to the index: {exc}") from exc
     if report.failed:  # nothing of a file that failed stays behind
-        path.unlink(missing_ok=True)
-        side.unlink(missing_ok=True)
+        _remove(path, side)
     return report
+
+
+def _remove(*paths: Path) -> None:
+    for p in paths:
+        with contextlib.suppress(OSError):
+            p.unlink(missing_ok=True)
 
 
 def embed_text(chunk: Chunk) -> str:

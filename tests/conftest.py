@@ -129,6 +129,43 @@ def corpus_settings(corpus_home: Path) -> Settings:
     return Settings.from_env(home=corpus_home)
 
 
+@pytest.fixture(scope="session")
+def small_home(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  # type: ignore[no-untyped-def]
+    """Three corpus documents ingested once: a template index that tests copy, never change."""
+    from ingest.sync import sync
+
+    root = tmp_path_factory.mktemp("small")
+    src = root / "src"
+    src.mkdir()
+    for name in ("gut-brain-axis-overview.md", "probiotics-what-to-know.md", "nice-ibs-cg61.md"):
+        shutil.copy(CORPUS / name, src / name)
+    h = root / "home"
+    assert not sync([src], Settings.from_env(home=h), embedder=embedder).failed
+    return h
+
+
+@pytest.fixture(scope="session")
+def crash_corpora(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Two versions of a tiny library: `after` updates alpha, keeps delta, adds gamma and omega
+    and drops beta (an ingest of `after` with --prune then prunes it)."""
+    from tests.test_ingest_integration import write
+
+    root = tmp_path_factory.mktemp("crash-corpora")
+    before, after = root / "before", root / "after"
+    before.mkdir()
+    write(before, "alpha", "Alpha therapy is recommended for adults. It is taken daily.")
+    write(before, "beta", "Beta screening should be offered yearly.")
+    write(before, "delta", "Delta advice is kept as it is.")
+    after.mkdir()
+    write(
+        after, "alpha", "Alpha therapy is recommended for adults and children. It is taken daily."
+    )
+    write(after, "delta", "Delta advice is kept as it is.")
+    write(after, "gamma", "Gamma diet advice is given to every patient. It helps. It is cheap.")
+    write(after, "omega", "Omega checks happen each month.")
+    return before, after
+
+
 def copy_corpus(dest: Path) -> Path:
     shutil.copytree(CORPUS, dest)
     return dest

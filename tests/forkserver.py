@@ -9,7 +9,8 @@ index, so nothing thread- or file-related is inherited across the fork (a model 
 `fork` would deadlock the child's OpenMP pool).
 
 Protocol (JSON lines): request {"cmd": "ingest"|"citeline"|"upload"|"answer_loop", "args": [...],
-"env": {...}, "out": PATH, "err": PATH, "fsize": BYTES (optional RLIMIT_FSIZE)};
+"env": {...}, "out": PATH, "err": PATH, "fsize": BYTES (optional RLIMIT_FSIZE), "drop_dac":
+true (optional: no CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH, so permissions bind root too)};
 replies {"pid": N} right after the fork and {"pid": N, "rc": CODE} when the child has ended
 (CODE is negative for a signal, like subprocess).
 """
@@ -44,6 +45,8 @@ def _child(req: dict) -> int:
         os.close(f)
     os.environ.update(req.get("env", {}))
     faults.arm()
+    if req.get("drop_dac"):  # root that file permissions apply to (see _drop_dac)
+        _drop_dac()
     if req.get("fsize"):  # a disk that fills up: writes past this size fail with EFBIG
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (req["fsize"], resource.RLIM_INFINITY))
@@ -58,11 +61,16 @@ def _child(req: dict) -> int:
         return citeline_main(args)
     if req["cmd"] == "upload":  # the app's "Add a guideline": args [file, name, meta JSON]
         from citeline.config import Settings
+        from citeline.errors import CitelineError
         from ingest.sync import add_upload
 
-        report = add_upload(
-            args[1], Path(args[0]).read_bytes(), Settings.from_env(), json.loads(args[2])
-        )
+        try:
+            report = add_upload(
+                args[1], Path(args[0]).read_bytes(), Settings.from_env(), json.loads(args[2])
+            )
+        except CitelineError as exc:  # what the app shows with st.error
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         print(json.dumps(report.to_dict()))
         return 1 if report.failed else 0
     if req["cmd"] == "answer_loop":
@@ -77,6 +85,33 @@ def _child(req: dict) -> int:
             print(json.dumps({"i": i, "refused": ans.refused}), flush=True)
             i += 1
     raise SystemExit(f"unknown command {req['cmd']!r}")
+
+
+CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 1, 2
+
+
+def _drop_dac() -> None:
+    """Drop the two capabilities that let root ignore file permissions, for this (single-
+    threaded, freshly forked) process: chmod 000 then stops root as it stops anyone else."""
+    import ctypes
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [(n, ctypes.c_uint32) for n in ("effective", "permitted", "inheritable")]
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    header = Header(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
+    data = (Data * 2)()
+    if libc.capget(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capget failed")
+    mask = ~((1 << CAP_DAC_OVERRIDE) | (1 << CAP_DAC_READ_SEARCH)) & 0xFFFFFFFF
+    data[0].effective &= mask
+    data[0].permitted &= mask
+    data[0].inheritable &= mask
+    if libc.capset(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capset failed")
 
 
 def main() -> None:
@@ -213,7 +248,12 @@ class Forker:
             self.replies.put(json.loads(line))
 
     def start(
-        self, cmd: str, args: list[str], env: dict[str, str], fsize: int | None = None
+        self,
+        cmd: str,
+        args: list[str],
+        env: dict[str, str],
+        fsize: int | None = None,
+        drop_dac: bool = False,
     ) -> Run:
         assert self.proc.stdin is not None
         self.n += 1
@@ -221,6 +261,8 @@ class Forker:
         req = {"cmd": cmd, "args": args, "env": env, "out": str(out), "err": str(err)}
         if fsize:
             req["fsize"] = fsize
+        if drop_dac:
+            req["drop_dac"] = True
         self.proc.stdin.write(json.dumps(req) + "\n")
         self.proc.stdin.flush()
         pid = self.replies.get(timeout=60)["pid"]
@@ -233,8 +275,9 @@ class Forker:
         env: dict[str, str],
         timeout: float = 600,
         fsize: int | None = None,
+        drop_dac: bool = False,
     ) -> Result:
-        return self.start(cmd, args, env, fsize).wait(timeout)
+        return self.start(cmd, args, env, fsize, drop_dac).wait(timeout)
 
     def close(self) -> None:
         assert self.proc.stdin is not None

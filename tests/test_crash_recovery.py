@@ -23,9 +23,8 @@ from citeline.faults import ENV
 from citeline.pipeline import Engine, answer
 from citeline.store import open_index
 from tests import suite_counts
-from tests.conftest import CORPUS
 from tests.forkserver import Forker, child_env
-from tests.test_ingest_integration import DOC, write
+from tests.test_ingest_integration import DOC
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -124,28 +123,10 @@ def ingest(forker: Forker, home: Path, src: Path, crash: str | None = None) -> i
     return r.rc
 
 
-@pytest.fixture(scope="module")
-def corpora(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("crash-corpora")
-    before, after = root / "before", root / "after"
-    before.mkdir()
-    write(before, "alpha", "Alpha therapy is recommended for adults. It is taken daily.")
-    write(before, "beta", "Beta screening should be offered yearly.")
-    write(before, "delta", "Delta advice is kept as it is.")
-    after.mkdir()
-    write(
-        after, "alpha", "Alpha therapy is recommended for adults and children. It is taken daily."
-    )
-    write(after, "delta", "Delta advice is kept as it is.")
-    write(after, "gamma", "Gamma diet advice is given to every patient. It helps. It is cheap.")
-    write(after, "omega", "Omega checks happen each month.")
-    return before, after
-
-
 def test_kill_9_at_every_point_converges(
-    tmp_path: Path, forker: Forker, corpora: tuple[Path, Path]
+    tmp_path: Path, forker: Forker, crash_corpora: tuple[Path, Path]
 ) -> None:
-    before, after = corpora
+    before, after = crash_corpora
     clean_home, template = tmp_path / "clean", tmp_path / "template"
     ingest(forker, clean_home, after)
     clean = snapshot(clean_home)
@@ -173,26 +154,11 @@ def test_kill_9_at_every_point_converges(
     assert kills == sum(len(c) for _, c in SCENARIOS) >= 10
 
 
-@pytest.fixture(scope="module")
-def small_home(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  # type: ignore[no-untyped-def]
-    """A few corpus documents ingested once (a template: tests copy it)."""
-    from ingest.sync import sync
-
-    root = tmp_path_factory.mktemp("small")
-    src = root / "src"
-    src.mkdir()
-    for name in ("gut-brain-axis-overview.md", "probiotics-what-to-know.md", "nice-ibs-cg61.md"):
-        shutil.copy(CORPUS / name, src / name)
-    h = root / "home"
-    assert not sync([src], Settings.from_env(home=h), embedder=embedder).failed
-    return h
-
-
 SEED = "Is there a link between gut health and mental health?"
 QUESTIONS = [SEED, "Do probiotics help IBS?", "What is the first-line treatment for IBS?"]
 
 
-def _answer(question: str, home: Path, embedder) -> dict:  # type: ignore[no-untyped-def]
+def fresh_answer(question: str, home: Path, embedder) -> dict:  # type: ignore[no-untyped-def]
     """An answer from a fresh engine on `home` (as a restarted app process would give)."""
     settings = Settings.from_env(home=home)
     idx = open_index(settings)
@@ -212,7 +178,7 @@ def test_kill_9_mid_answer_loses_nothing(
     template = shutil.copytree(small_home, tmp_path / "template")
     before = snapshot(shutil.copytree(template, tmp_path / "view-before"))
     home = shutil.copytree(template, tmp_path / "home")
-    reference = _answer(SEED, shutil.copytree(template, tmp_path / "reference"), embedder)
+    reference = fresh_answer(SEED, shutil.copytree(template, tmp_path / "reference"), embedder)
     assert not reference["refused"]
     kills = 0
     for wait_for in (0, 2):  # answers completed before the kill (0: while loading)
@@ -229,7 +195,7 @@ def test_kill_9_mid_answer_loses_nothing(
     after = snapshot(home)
     assert_clean(after, before)
     assert after.texts == before.texts
-    assert _answer(SEED, shutil.copytree(home, tmp_path / "after"), embedder) == reference
+    assert fresh_answer(SEED, shutil.copytree(home, tmp_path / "after"), embedder) == reference
     suite_counts.record("kill_points", kills)
 
 
@@ -276,7 +242,7 @@ def test_kill_9_mid_upload_leaves_the_index_answering(
         assert final.dense == set(final.chunks) and final.sentences == final.expected_sentences
         assert {d: v for d, v in final.docs.items() if d != "zeta"} == before.docs
         assert "zeta" in final.docs
-    ans = _answer("How is zeta syndrome treated?", home, embedder)
+    ans = fresh_answer("How is zeta syndrome treated?", home, embedder)
     assert not ans["refused"] and ans["references"][0]["doc_id"] == "zeta"
     assert any("4 weeks" in c["text"] for s in ans["sections"] for c in s["claims"]) or (
         "4 weeks" in ans["verdict"]
