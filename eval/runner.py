@@ -2,8 +2,8 @@
 
 One engine (index + embedder) serves every case of a corpus. Without `home` the bundled corpus is
 ingested into a temporary CITELINE_HOME, so a run never depends on (or touches) a developer's index.
-A suite with its own `corpus` gets a temporary CITELINE_HOME of its own (whatever `home` is), its
-vectors coming through the embedding cache; when a path of that corpus is missing (third-party
+A suite with its own `corpus` gets a temporary CITELINE_HOME of its own (whatever `home` is).
+Ingest vectors come through the embedding cache. When a path of that corpus is missing (third-party
 data may be absent) the suite is skipped, with the reason, and does not fail the run.
 """
 
@@ -197,18 +197,9 @@ def corpus_home(home: Path | None, log: Log = _stderr) -> Iterator[Path]:
 
 @contextmanager
 def suite_corpus_home(paths: Sequence[Path], log: Log = _stderr) -> Iterator[Path]:
-    """A temporary CITELINE_HOME holding a suite's own corpus, embedded through the embedding
-    cache (a 100-page PDF is thousands of sentences: only the first run pays for them)."""
-    from citeline.embcache import default_cache_dir
-    from eval.beir import open_embedder
-
+    """A temporary CITELINE_HOME holding a suite's own corpus."""
     with tempfile.TemporaryDirectory(prefix="citeline-eval-", ignore_cleanup_errors=True) as tmp:
-        settings = own_settings(Path(tmp))
-        embedder = open_embedder(settings, default_cache_dir())
-        try:
-            _ingest(settings, paths, log, embedder)
-        finally:
-            embedder.close()
+        _ingest(own_settings(Path(tmp)), paths, log)
         yield Path(tmp)
 
 
@@ -218,13 +209,22 @@ def own_settings(home: Path) -> Settings:
     return Settings.from_env(home=home, chroma_url="")
 
 
-def _ingest(settings: Settings, paths: Sequence[Path], log: Log, embedder: Any = None) -> None:
+def _ingest(settings: Settings, paths: Sequence[Path], log: Log) -> None:
+    """Index `paths` with the app's own ingest; vectors come through the embedding cache
+    (`citeline/embcache.py`: a 100-page PDF is thousands of sentences, and every run of a
+    temporary index would encode them again)."""
+    from citeline.embcache import default_cache_dir
+    from eval.beir import open_embedder
     from ingest.sync import sync, tqdm_progress
 
     shown = ", ".join(str(p) for p in paths)
     log(f"indexing {shown} into {settings.home} ...")
     t = time.perf_counter()
-    report = sync(paths, settings, embedder=embedder, progress=tqdm_progress(True))
+    embedder = open_embedder(settings, default_cache_dir())
+    try:
+        report = sync(paths, settings, embedder=embedder, progress=tqdm_progress(True))
+    finally:
+        embedder.close()
     if report.failed:
         raise SuiteError(f"ingest of {shown} failed: {report.failed}")
     log(f"indexed {report.chunks} chunks in {time.perf_counter() - t:.0f} s")
