@@ -83,9 +83,10 @@ pytest: install browser llm-install
 ## test: lint, type-check and the whole pytest suite (all markers)
 test: lint typecheck pytest
 
-## eval: every eval suite including the external data sets; reports in reports/eval
+## eval: every eval suite, the CDC opioid suite, BEIR NFCorpus/SciFact and MedQuAD from
+## ../shared/data (absent sets are skipped); reports in reports/eval (eval/README.md)
 eval: install
-	$(BIN)/python -m eval run --all --out reports/eval
+	$(BIN)/python -m eval all --out reports/eval
 
 ## bench: performance benchmarks (JSON); results in reports/bench.json
 bench: install
