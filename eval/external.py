@@ -111,7 +111,11 @@ def run_external(
 
 
 def _v(value: Any) -> str:
-    return "n/a" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.0f}" if abs(value) >= 10 else f"{value:.4f}"  # ms, else rates
+    return str(value)
 
 
 def markdown_section(ext: External) -> str:

@@ -9,6 +9,7 @@ import pytest
 
 from citeline.errors import ConfigError
 from eval.__main__ import main
+from eval.external import External, add_to_reports
 from eval.medquad import QA, load_medquad, select_docs, select_questions
 from tests.conftest import shared_data
 
@@ -44,6 +45,33 @@ def test_malformed_data_is_a_clear_error(tmp_path: Path) -> None:
     f.write_text(json.dumps(row) + "\n" + json.dumps(row) + "\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="duplicate id 'a'"):
         load_medquad(tmp_path)
+
+
+def test_external_section_is_added_once_escaped_and_inert(tmp_path: Path) -> None:
+    (tmp_path / "report.md").write_text("# Eval report: PASS\n", encoding="utf-8")
+    (tmp_path / "report.html").write_text("<!doctype html><body>\n</body></html>", "utf-8")
+    beir = {"queries": 3, "params": {"documents": 9}, "seconds": 1.5}
+    beir |= {"ndcg@10": 0.25, "recall@100": 0.5, "mrr@10": 0.75}
+    summary = dict.fromkeys(("questions", "latency_p50_ms", "latency_p95_ms"), 1234.5)
+    summary |= {k: 0.5 for k in ("source_cited_rate", "source_cited_rate_answered")}
+    summary |= {k: 0.5 for k in ("source_supported_rate", "supported_when_cited", "mrr")}
+    summary |= {k: 0.0 for k in ("source_in_references_rate", "refusal_rate")}
+    summary |= {k: 1.0 for k in ("citation_recall", "citation_precision")}
+    summary["uncited_sentence_rate"] = 0.0
+    medquad = {"summary": summary, "documents": 40, "seconds": 9.0}
+    medquad["by_source"] = {"<b>GARD</b>": {"questions": 1, "refusal_rate": 0.0}}
+    medquad["by_source"]["<b>GARD</b>"] |= {"source_cited_rate": 1.0, "source_supported_rate": 1.0}
+    ext = External(beir={"nfcorpus": beir}, medquad=medquad, skipped=["BEIR scifact: absent"])
+    add_to_reports(tmp_path, ext)
+    add_to_reports(tmp_path, ext)  # a second run replaces the section
+    md = (tmp_path / "report.md").read_text(encoding="utf-8")
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert md.count("## External data sets") == 1 and page.count("External data sets") == 1
+    assert "| nfcorpus | 3 | 9 | 0.2500 | 0.5000 | 0.7500 | 1.5 |" in md
+    assert "| latency p50 (ms) | 1234 |" in md and "- skipped: BEIR scifact: absent" in md
+    assert page.endswith("</body></html>") and page.count("<svg") == 2
+    assert "&lt;b&gt;GARD&lt;/b&gt;" in page and "<b>GARD" not in page
+    assert not any(tag in page for tag in ("<script", "<link", "<img", "<iframe"))
 
 
 @pytest.mark.integration
