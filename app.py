@@ -71,7 +71,7 @@ def sidebar(cfg: Settings) -> Filters:
             stats = engine.index.stats()
             facets = engine.index.facets()
         except CitelineError as exc:
-            st.error(str(exc))
+            st.error(esc(str(exc)))
             return Filters()
         last = (
             datetime.fromtimestamp(stats["last_ingest"]).strftime("%Y-%m-%d %H:%M")
@@ -140,7 +140,7 @@ def upload(cfg: Settings) -> None:
             try:
                 report = add_upload(f.name, f.getvalue(), cfg, meta, progress)
             except CitelineError as exc:
-                st.error(str(exc))
+                st.error(esc(str(exc)))
                 return
             bar.empty()
             if report.failed:
@@ -197,7 +197,7 @@ def show_answer(ans: Answer, i: int) -> None:
         if ans.follow_ups:
             st.markdown("#### Follow-up questions")
             for j, q in enumerate(ans.follow_ups):
-                if st.button(q, key=f"fu-{i}-{j}"):
+                if st.button(esc(q), key=f"fu-{i}-{j}"):  # labels render Markdown
                     st.session_state.pending = q
     st.caption(esc(ans.disclaimer))
     cols = st.columns([2, 2, 6])
@@ -287,7 +287,7 @@ def main() -> None:
             )
         except CitelineError as exc:
             status.update(label="Failed", state="error")
-            st.error(str(exc))
+            st.error(esc(str(exc)))
             return
         status.update(label="Done", state="complete")
         draft.empty()

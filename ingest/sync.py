@@ -111,7 +111,9 @@ def add_upload(
 ) -> Report:
     """Store an uploaded file under CITELINE_HOME/uploads (with its metadata as a sidecar) and
     ingest it; the file stays there so later re-ingests keep it."""
-    safe = Path(name).name.replace("\x00", "") or "upload"
+    safe = Path(name).name.replace("\x00", "")
+    if safe in ("", ".", ".."):  # Path("..").name is "..": it would name the index folder
+        safe = "upload"
     folder = settings.home_path / "uploads"
     path = folder / safe
     side = path.with_name(path.stem + ".meta.yaml")
