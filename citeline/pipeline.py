@@ -158,8 +158,10 @@ def answer(
     cov = coverage(engine.index, engine.embedder, ans.standalone_query, retrieval.query_vector)
     if cov.out_of_scope(settings.coverage_floor, settings.coverage_hard_floor):
         flags.append("out_of_scope")
-        topic = _topic(ans.standalone_query) + " " + prompts.render(
-            "unknown_terms.md", terms=", ".join(cov.unknown)
+        topic = (
+            _topic(ans.standalone_query)
+            + " "
+            + prompts.render("unknown_terms.md", terms=", ".join(cov.unknown))
         )
         return _refuse(ans, topic, retrieval.passages, timings, t0)
 
