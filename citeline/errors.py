@@ -23,6 +23,14 @@ class StoreUnavailableError(CitelineError):
     """The Chroma server or the index folder cannot be used."""
 
 
+class ChromaServerError(StoreUnavailableError):
+    """The Chroma server named by CITELINE_CHROMA_URL cannot be reached or failed a request."""
+
+    def __init__(self, url: str, message: str) -> None:
+        super().__init__(message)
+        self.url = url
+
+
 class IngestLockedError(CitelineError):
     """Another ingest holds the writer lock."""
 

@@ -1,6 +1,8 @@
 """The index: a Chroma collection (dense) and a SQLite database (manifest, chunk texts, sentence
 vectors and an FTS5 BM25 index) kept in step.
 
+Embedded mode (the default: Chroma's PersistentClient under CITELINE_HOME)
+--------------------------------------------------------------------------
 Write protocol (crash-safe without a shared transaction; see `replace_documents`):
 1. upsert the document's new chunk vectors into Chroma;
 2. one SQLite transaction swaps the document's rows (manifest, chunks, FTS, sentences);
@@ -9,22 +11,85 @@ SQLite is the commit point: readers only return chunk ids present in SQLite, so 
 Chroma is never visible, and `reconcile()` (run at the start of every ingest) deletes Chroma ids
 that SQLite does not know and forgets documents whose vectors are missing, so the next sync
 re-adds them.
+
+Server mode (CITELINE_CHROMA_URL set: `chromadb.HttpClient` against a `chroma run` server)
+-----------------------------------------------------------------------------------------
+Several app processes, possibly on different machines and each with its own CITELINE_HOME, read
+one collection that an ingest process writes. A SQLite file in one CITELINE_HOME cannot be their
+commit point, so the server holds everything and each process keeps a disposable local cache:
+
+- On the server: the chunk collection (vectors, chunk text as the document, metadata incl. the
+  chunk's sentences), the `-sentences` collection (sentence vectors, small-to-big), and a
+  `-manifest` collection with one record per document (its metadata, content hash, ingest time,
+  commit generation and the ordered list of its chunks with ordinal and page; the records carry
+  a dummy 1-d vector because Chroma stores nothing without one). The manifest collection's
+  metadata holds the version stamp (`citeline_version`) and the writer lease (`citeline_writer`).
+- Commit point: one manifest upsert/delete, followed by bumping the stamp. Write protocol:
+  1. upsert new chunk and sentence vectors (listed in no manifest record: invisible);
+  2. upsert the documents' manifest records with generation stamp+1, then set stamp = stamp+1;
+  3. delete the old chunk ids. The writer also applies the change to its own cache.
+- Readers: `CITELINE_HOME/server-cache-<hash of url and collection>.db` has the embedded schema
+  (so lexical search, `get_chunks`, `documents` and the "committed" check run unchanged) plus the
+  generation of every cached document. At open, and at most once every `STAMP_TTL` seconds
+  before a read, a reader compares the server stamp with the one its cache was built at; when
+  they differ it lists (id, generation) of every manifest record, fetches only the records,
+  chunks and sentence vectors of documents whose generation changed, drops documents that are
+  gone, and swaps them into the cache in one SQLite transaction. Documents whose chunks are not
+  all on the server (a concurrent commit replaced them mid-refresh, or a broken write) keep
+  their old cached rows until the next stamp change. A new app replica builds its whole cache
+  from the server; deleting the cache file is always safe. Cached sentence vectors are the
+  server's copies, in the writer's cache too (a cosine collection stores re-normalised vectors,
+  a few float32 ulps off the embedder's), so every server-mode process holds the same bytes.
+- Crash safety: a crash before step 2 leaves orphan vectors; between the manifest write and the
+  stamp bump, a manifest newer than the stamp (new readers see it, running ones at the next
+  commit); after step 2, stale vectors. The next ingest repairs all three: taking the lease
+  moves the stamp past every generation in the manifest (so running readers look again, at the
+  cost of one refresh per ingest run), and `reconcile()` deletes vectors no manifest record
+  lists and removes records whose chunks are missing.
+- One writer: the ingest file lock only guards one CITELINE_HOME, so server-mode writes also
+  need a lease in the manifest collection's metadata (`Index.writer()`): owner id, host, pid and
+  expiry (`LEASE_TTL`), renewed every `LEASE_RENEW` seconds by a thread, checked again at every
+  commit. A lease is free when empty, expired, or held by a dead process on the same host. Chroma
+  has no compare-and-swap, so two writers starting within `LEASE_SETTLE` of each other are
+  resolved by writing, waiting and re-reading; that is a lease, not consensus, hence the
+  operational rule in the README: schedule one ingest writer.
+
+Trade-offs of the server-mode design: every reader holds a full copy of chunk texts, sentence
+vectors and the FTS index (disk, and a full download when a replica starts or its cache is
+deleted) instead of querying a shared lexical service; a commit reaches a running reader after
+at most `STAMP_TTL` seconds plus one refresh (dense hits for chunks the reader has not cached yet
+are dropped, as in embedded mode); each refresh lists (id, generation) of every document, so it
+costs O(documents) plus the changed documents' chunks; the stamp check is one HTTP round trip
+per question at most. Distributed Chroma / Chroma Cloud with native sparse (BM25) search could
+replace the local lexical cache altogether (see the README).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlparse
 
 import numpy as np
 
 from citeline.config import Settings
-from citeline.errors import IndexMissingError, StoreUnavailableError
+from citeline.errors import (
+    ChromaServerError,
+    ConfigError,
+    IndexMissingError,
+    IngestLockedError,
+    StoreUnavailableError,
+)
 from citeline.faults import crash_point
 from citeline.text import STOPWORDS, words
 from citeline.types import Chunk, DocMeta
@@ -48,9 +113,25 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     chunk_id UNINDEXED, title, section, text, tokenize = 'porter unicode61');
 """
 
+# Server mode only: the manifest generation each cached document was fetched at.
+_CACHE_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS server_docs (doc_id TEXT PRIMARY KEY, gen INTEGER NOT NULL);"
+)
+
 # BM25 column weights (title, section, text), chosen on NFCorpus/SciFact dev qrels
 # (bench/retrieval.md); a match in the title says more than one in the body.
 BM25_WEIGHTS = (2.0, 1.5, 1.0)
+
+# Server mode: seconds between a reader's checks of the version stamp; writer lease lifetime,
+# renewal period, and the pause between writing a lease and reading it back.
+STAMP_TTL = 1.0
+LEASE_TTL = 60.0
+LEASE_RENEW = 15.0
+LEASE_SETTLE = 0.5
+VERSION_KEY = "citeline_version"
+LEASE_KEY = "citeline_writer"
+MANIFEST_SUFFIX = "-manifest"
+SENTENCES_SUFFIX = "-sentences"
 
 # One document to write: (meta, content_hash, chunks, chunk vectors for the ids Chroma lacks,
 # sentence vectors per chunk as float32 bytes), the arguments of `Index.replace_document`.
@@ -131,12 +212,328 @@ def fts_query(text: str) -> str:
     return " OR ".join(f'"{t}"' for t in terms[:64])
 
 
+def _one_line(exc: BaseException) -> str:
+    """The most specific message in an exception chain, on one line (for ChromaServerError)."""
+    seen: list[BaseException] = []
+    e: BaseException | None = exc
+    while e is not None and e not in seen:
+        seen.append(e)
+        e = e.__cause__ or e.__context__
+    for cand in reversed(seen):  # the root cause (e.g. "[Errno 111] Connection refused") first
+        text = " ".join(str(cand).split())
+        if text:
+            return text[:300]
+    return exc.__class__.__name__
+
+
+def server_cache_name(settings: Settings) -> str:
+    """File name of a server-mode reader's local cache in CITELINE_HOME."""
+    key = f"{settings.chroma_url.strip()}|{settings.collection}".encode()
+    return f"server-cache-{hashlib.sha256(key).hexdigest()[:12]}.db"
+
+
+@dataclass
+class _Lease:
+    owner: str
+    host: str
+    pid: int
+    expires: float
+
+    def dump(self) -> str:
+        return json.dumps(
+            {"owner": self.owner, "host": self.host, "pid": self.pid, "expires": self.expires}
+        )
+
+    @classmethod
+    def parse(cls, raw: Any) -> _Lease | None:
+        if not isinstance(raw, str) or not raw:
+            return None
+        try:
+            d = json.loads(raw)
+            return cls(str(d["owner"]), str(d["host"]), int(d["pid"]), float(d["expires"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def stale(self) -> bool:
+        """Expired, or held by a process of this host that no longer exists."""
+        if self.expires < time.time():
+            return True
+        if self.host != socket.gethostname():
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+
+    def describe(self) -> str:
+        left = max(0, round(self.expires - time.time()))
+        return f"pid {self.pid} on host {self.host}, lease renewed until {left} s from now"
+
+
+class _Server:
+    """The server side of server mode: client, the three collections, stamp, lease, manifest."""
+
+    def __init__(self, settings: Settings, *, create: bool) -> None:
+        self.url = settings.chroma_url.strip()
+        self.name = settings.collection
+        self.client = connect(self.url)
+        names = (self.name, self.name + SENTENCES_SUFFIX, self.name + MANIFEST_SUFFIX)
+        from chromadb.errors import NotFoundError
+
+        try:
+            if create:
+                cols = [
+                    self.client.get_or_create_collection(
+                        n, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+                    )
+                    for n in names
+                ]
+            else:
+                cols = [self.client.get_collection(n, embedding_function=None) for n in names]
+        except NotFoundError:
+            raise IndexMissingError(
+                f"No Citeline index in collection {self.name!r} on the Chroma server at "
+                f"{self.url}: run `python -m ingest` with the same CITELINE_CHROMA_URL and "
+                "CITELINE_COLLECTION first"
+            ) from None
+        except Exception as exc:
+            raise self.error(f"opening collection {self.name!r}", exc) from exc
+        self.chunks, self.sentences, self.manifest = cols
+        self._meta_lock = threading.Lock()
+        self.lease: _Lease | None = None
+        self._lease_lost = False
+        self._stop_renewal = threading.Event()
+        self._renewal: threading.Thread | None = None
+
+    def error(self, action: str, exc: BaseException) -> ChromaServerError:
+        return ChromaServerError(
+            self.url,
+            f"Chroma server at {self.url} (CITELINE_CHROMA_URL): {action} failed: {_one_line(exc)}",
+        )
+
+    # -- stamp and manifest ---------------------------------------------------------------------
+    def read_meta(self) -> tuple[dict[str, Any], str]:
+        """The manifest collection's metadata (stamp, lease) and its identity for caches."""
+        try:
+            col = self.client.get_collection(self.manifest.name, embedding_function=None)
+        except Exception as exc:
+            raise self.error("reading the index version", exc) from exc
+        return dict(col.metadata or {}), f"{self.url}|{self.name}|{col.id}"
+
+    def _write_meta(self, meta: dict[str, Any]) -> None:
+        try:
+            # modify() replaces the whole metadata, so callers read-modify-write under _meta_lock.
+            self.manifest.modify(metadata=meta)
+        except Exception as exc:
+            raise self.error("writing the index version", exc) from exc
+
+    def gens(self) -> dict[str, int]:
+        """Document id -> generation of every manifest record."""
+        out: dict[str, int] = {}
+        offset, page = 0, 5000
+        try:
+            while True:
+                res = self.manifest.get(include=["metadatas"], limit=page, offset=offset)
+                for i, md in zip(res["ids"], res["metadatas"] or [], strict=True):
+                    out[i] = int((md or {}).get("gen", 0))
+                if len(res["ids"]) < page:
+                    return out
+                offset += page
+        except Exception as exc:
+            raise self.error("listing the manifest", exc) from exc
+
+    def records(self, doc_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Manifest records by document id (ids without a record are left out)."""
+        out: dict[str, dict[str, Any]] = {}
+        try:
+            for i in range(0, len(doc_ids), 500):
+                res = self.manifest.get(ids=list(doc_ids[i : i + 500]), include=["documents"])
+                for did, doc in zip(res["ids"], res["documents"] or [], strict=True):
+                    if doc:
+                        out[did] = json.loads(doc)
+        except Exception as exc:
+            raise self.error("reading manifest records", exc) from exc
+        return out
+
+    def commit(self, records: Sequence[dict[str, Any]], removed: Sequence[str]) -> int:
+        """The commit point: write/delete manifest records, then bump the stamp. Returns the new
+        generation. Checks first that this process still holds the writer lease."""
+        with self._meta_lock:
+            meta, _ = self.read_meta()
+            self._fence(meta)
+            gen = int(meta.get(VERSION_KEY, 0)) + 1
+            try:
+                for i in range(0, len(records), 500):
+                    batch = [{**r, "gen": gen} for r in records[i : i + 500]]
+                    self.manifest.upsert(
+                        ids=[r["doc_id"] for r in batch],
+                        embeddings=np.ones((len(batch), 1), dtype=np.float32),
+                        documents=[json.dumps(r) for r in batch],
+                        metadatas=[{"gen": gen} for _ in batch],
+                    )
+                for i in range(0, len(removed), 500):
+                    self.manifest.delete(ids=list(removed[i : i + 500]))
+            except Exception as exc:
+                raise self.error("writing the manifest", exc) from exc
+            crash_point("before_stamp")
+            assert self.lease is not None
+            self.lease.expires = time.time() + LEASE_TTL
+            meta[VERSION_KEY] = gen
+            meta[LEASE_KEY] = self.lease.dump()
+            self._write_meta(meta)
+            return gen
+
+    # -- the writer lease -----------------------------------------------------------------------
+    def acquire(self) -> None:
+        """Take the writer lease or raise IngestLockedError naming the holder."""
+        mine = _Lease(uuid.uuid4().hex, socket.gethostname(), os.getpid(), 0.0)
+        with self._meta_lock:
+            meta, _ = self.read_meta()
+            held = _Lease.parse(meta.get(LEASE_KEY))
+            if held is not None and not held.stale():
+                raise self._locked(held)
+            mine.expires = time.time() + LEASE_TTL
+            meta[LEASE_KEY] = mine.dump()
+            self._write_meta(meta)
+        time.sleep(LEASE_SETTLE)  # a writer that read "free" at the same time has written by now
+        with self._meta_lock:
+            meta, _ = self.read_meta()
+            held = _Lease.parse(meta.get(LEASE_KEY))
+            if held is None or held.owner != mine.owner:
+                raise self._locked(held)
+            self.lease, self._lease_lost = mine, False
+            # A commit killed between its manifest write and its stamp bump left a manifest that
+            # running readers have not seen: moving the stamp past every generation makes them
+            # look again (a deletion leaves no generation behind, so always move it), and keeps
+            # every later generation new.
+            top = max(self.gens().values(), default=0)
+            meta[VERSION_KEY] = max(int(meta.get(VERSION_KEY, 0)), top) + 1
+            self._write_meta(meta)
+        self._stop_renewal.clear()
+        self._renewal = threading.Thread(target=self._renew, name="citeline-lease", daemon=True)
+        self._renewal.start()
+
+    def release(self) -> None:
+        self._stop_renewal.set()
+        if self._renewal is not None:
+            self._renewal.join()
+            self._renewal = None
+        mine, self.lease = self.lease, None
+        if mine is None:
+            return
+        try:
+            with self._meta_lock:
+                meta, _ = self.read_meta()
+                held = _Lease.parse(meta.get(LEASE_KEY))
+                if held is not None and held.owner == mine.owner:
+                    meta[LEASE_KEY] = ""
+                    self._write_meta(meta)
+        except ChromaServerError:
+            pass  # unreachable server: the lease expires by itself
+
+    def require_lease(self) -> None:
+        if self.lease is None:
+            raise RuntimeError("server-mode writes need `with index.writer():` (the writer lease)")
+
+    def _renew(self) -> None:
+        while not self._stop_renewal.wait(LEASE_RENEW):
+            try:
+                with self._meta_lock:
+                    if self.lease is None:
+                        return
+                    meta, _ = self.read_meta()
+                    held = _Lease.parse(meta.get(LEASE_KEY))
+                    if held is None or held.owner != self.lease.owner:
+                        self._lease_lost = True
+                        return
+                    self.lease.expires = time.time() + LEASE_TTL
+                    meta[LEASE_KEY] = self.lease.dump()
+                    self._write_meta(meta)
+            except ChromaServerError:
+                continue  # try again; the commit fence notices if the lease was lost
+
+    def _fence(self, meta: dict[str, Any]) -> None:
+        held = _Lease.parse(meta.get(LEASE_KEY))
+        if self.lease is None or self._lease_lost or held is None or held.owner != self.lease.owner:
+            raise IngestLockedError(
+                f"This ingest lost the writer lease on the Chroma server at {self.url} "
+                f"(collection {self.name!r}) to another ingest; nothing more was committed. "
+                "Run it again when the other one has finished"
+            )
+
+    def _locked(self, held: _Lease | None) -> IngestLockedError:
+        who = held.describe() if held else "another writer that took it at the same moment"
+        return IngestLockedError(
+            f"Another ingest is writing to collection {self.name!r} on the Chroma server at "
+            f"{self.url} ({who}); wait for it to finish and run again"
+        )
+
+
+def connect(url: str) -> Any:
+    """A chromadb HttpClient for CITELINE_CHROMA_URL, or ChromaServerError with the URL."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ConfigError(
+            f"CITELINE_CHROMA_URL={url!r} is not an http(s) URL such as http://127.0.0.1:8000"
+        )
+    try:
+        port = parsed.port
+    except ValueError:
+        raise ConfigError(f"CITELINE_CHROMA_URL={url!r} has an invalid port") from None
+    ssl = parsed.scheme == "https"
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    try:
+        if parsed.path.strip("/"):
+            # Behind a reverse proxy under a path prefix: chromadb takes the full URL as host
+            # (then without a port in the URL the scheme's default port is used).
+            client = chromadb.HttpClient(host=url.rstrip("/"), ssl=ssl, settings=chroma_settings)
+        else:
+            client = chromadb.HttpClient(
+                host=parsed.hostname, port=port or 8000, ssl=ssl, settings=chroma_settings
+            )
+    except Exception as exc:
+        raise ChromaServerError(
+            url,
+            f"Cannot reach the Chroma server at {url} (CITELINE_CHROMA_URL): {_one_line(exc)}. "
+            "Start it (`chroma run --path DIR --host HOST --port PORT`) or unset "
+            "CITELINE_CHROMA_URL to use the embedded index",
+        ) from exc
+    # chromadb's HTTP session has no timeout at all: a server that stops answering would hang
+    # every question. Bound it (private attribute; left alone if chromadb changes it).
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if session is not None and hasattr(session, "timeout"):
+        import httpx
+
+        session.timeout = httpx.Timeout(120.0, connect=10.0)
+    return client
+
+
 class Index:
-    """Dense + lexical index under `settings.home` (or a Chroma server for the dense side)."""
+    """Dense + lexical index under `settings.home`, or on a Chroma server (`chroma_url`) with a
+    local cache under `settings.home` (see the module docstring)."""
 
     def __init__(self, settings: Settings, *, create: bool = False) -> None:
         self.settings = settings
         self.home = settings.home_path
+        self._server: _Server | None = None
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._refresh_lock = threading.Lock()
+        self._checked = float("-inf")
+        if settings.chroma_url.strip():
+            self.db_path = self.home / server_cache_name(settings)
+            self._server = _Server(settings, create=create)
+            self._collection, self._sentences = self._server.chunks, self._server.sentences
+            self._make_home()
+            self._init_db()
+            self.refresh(force=True)
+            return
         self.db_path = self.home / DB_NAME
         try:
             exists = self.db_path.exists()
@@ -149,19 +546,27 @@ class Index:
                 f"No index at {self.home}: run `python -m ingest corpus` (or `make run`) first"
             )
         if create:
-            try:
-                self.home.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StoreUnavailableError(
-                    f"Cannot create the index folder {self.home}: {exc.strerror}"
-                ) from exc
-        self._local = threading.local()
-        self._write_lock = threading.Lock()
+            self._make_home()
+        self._init_db()
+        self._collection, self._sentences = self._open_collections()
+
+    def _make_home(self) -> None:
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnavailableError(
+                f"Cannot create the index folder {self.home}: {exc.strerror}"
+            ) from exc
+
+    def _init_db(self) -> None:
         with self._conn() as conn:
-            conn.executescript(_SCHEMA)
+            conn.executescript(_SCHEMA + (_CACHE_SCHEMA if self._server else ""))
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('version', '0')")
-        self._collection, self._sentences = self._open_collections()
+
+    @property
+    def server_mode(self) -> bool:
+        return self._server is not None
 
     # -- connections ---------------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -186,20 +591,9 @@ class Index:
 
         chroma_settings = ChromaSettings(anonymized_telemetry=False)
         try:
-            if self.settings.chroma_url:
-                from urllib.parse import urlparse
-
-                url = urlparse(self.settings.chroma_url)
-                client = chromadb.HttpClient(
-                    host=url.hostname or "127.0.0.1",
-                    port=url.port or 8000,
-                    ssl=url.scheme == "https",
-                    settings=chroma_settings,
-                )
-            else:
-                client = chromadb.PersistentClient(
-                    path=str(self.home / "chroma"), settings=chroma_settings
-                )
+            client = chromadb.PersistentClient(
+                path=str(self.home / "chroma"), settings=chroma_settings
+            )
             # embedding_function=None: Chroma must never embed by itself (its default downloads a model).
             return tuple(  # type: ignore[return-value]
                 client.get_or_create_collection(
@@ -207,12 +601,11 @@ class Index:
                     embedding_function=None,
                     configuration={"hnsw": {"space": "cosine"}},
                 )
-                for name in (self.settings.collection, f"{self.settings.collection}-sentences")
+                for name in (self.settings.collection, self.settings.collection + SENTENCES_SUFFIX)
             )
         except Exception as exc:
-            where = self.settings.chroma_url or str(self.home / "chroma")
             raise StoreUnavailableError(
-                f"Cannot open the Chroma collection at {where}: {exc}"
+                f"Cannot open the Chroma collection at {self.home / 'chroma'}: {exc}"
             ) from exc
 
     def close(self) -> None:
@@ -221,8 +614,148 @@ class Index:
             conn.close()
             self._local.conn = None
 
+    def _failed(self, action: str, exc: Exception) -> StoreUnavailableError:
+        if self._server is not None:
+            return self._server.error(action, exc)
+        return StoreUnavailableError(f"{action[0].upper()}{action[1:]} failed: {exc}")
+
+    # -- server mode: the local cache ----------------------------------------------------------
+    def refresh(self, *, force: bool = False) -> bool:
+        """Server mode: bring the local cache (lexical index, chunk texts, sentence vectors,
+        manifest) in line with the server when its version stamp moved. Checks the stamp at most
+        once every STAMP_TTL seconds unless `force`. True when the cache changed."""
+        if self._server is None:
+            return False
+        if not force and time.monotonic() - self._checked < STAMP_TTL:
+            return False
+        # One refresh at a time per process; other threads keep reading the current cache.
+        if not self._refresh_lock.acquire(blocking=force):
+            return False
+        try:
+            changed = self._refresh()
+            self._checked = time.monotonic()
+            return changed
+        finally:
+            self._refresh_lock.release()
+
+    def _meta_value(self, key: str) -> str | None:
+        row = self._conn().execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _refresh(self) -> bool:
+        assert self._server is not None
+        srv = self._server
+        for _ in range(5):
+            meta, ident = srv.read_meta()
+            stamp = str(int(meta.get(VERSION_KEY, 0)))
+            conn = self._conn()
+            seen = (self._meta_value("server"), self._meta_value("version"))
+            if seen == (ident, stamp):
+                return False
+            same_server = seen[0] == ident
+            local = (
+                dict(conn.execute("SELECT doc_id, gen FROM server_docs").fetchall())
+                if same_server
+                else {}
+            )
+            gens = srv.gens()
+            removed = sorted(set(local) - set(gens))
+            wanted = sorted(d for d, g in gens.items() if local.get(d) != g)
+            fetched = self._fetch_documents(list(srv.records(wanted).values()))
+            with self._write_lock:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    # Another process sharing this cache may have refreshed meanwhile.
+                    if (self._meta_value("server"), self._meta_value("version")) != seen:
+                        conn.execute("ROLLBACK")
+                        continue
+                    if not same_server:
+                        for table in ("chunks_fts", "chunks", "documents", "server_docs"):
+                            conn.execute(f"DELETE FROM {table}")
+                    for doc_id in removed:
+                        self._delete_rows(conn, doc_id)
+                        conn.execute("DELETE FROM server_docs WHERE doc_id=?", (doc_id,))
+                    for doc_id, (gen, meta_, content_hash, chunks, svecs, at) in fetched.items():
+                        self._delete_rows(conn, doc_id)
+                        self._insert_rows(conn, meta_, content_hash, chunks, svecs, at)
+                        conn.execute(
+                            "INSERT OR REPLACE INTO server_docs VALUES (?,?)", (doc_id, gen)
+                        )
+                    conn.execute("INSERT OR REPLACE INTO meta VALUES ('server', ?)", (ident,))
+                    conn.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (stamp,))
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+            return True
+        raise StoreUnavailableError(
+            f"The local cache {self.db_path} kept changing under this refresh; try again"
+        )
+
+    def _fetch_documents(
+        self, records: Sequence[dict[str, Any]]
+    ) -> dict[str, tuple[int, DocMeta, str, list[Chunk], dict[str, bytes], float]]:
+        """Chunks and sentence vectors of manifest records. A document some of whose chunks or
+        sentence vectors are not on the server (replaced by a commit since its record was read,
+        or a broken write) is left out: its cached rows stay until the next refresh."""
+        ids = [c[0] for r in records for c in r["chunks"]]
+        texts: dict[str, tuple[str, str, tuple[str, ...]]] = {}
+        try:
+            for batch in self._batches(ids, 500):
+                res = self._collection.get(ids=list(batch), include=["documents", "metadatas"])
+                for cid, text, md in zip(
+                    res["ids"], res["documents"] or [], res["metadatas"] or [], strict=True
+                ):
+                    if md is not None and text is not None and "sentences" in md:
+                        sents = tuple(json.loads(str(md["sentences"])))
+                        texts[cid] = (text, str(md.get("section", "")), sents)
+            vecs = self._stored_sentence_vectors({cid: len(t[2]) for cid, t in texts.items()})
+        except Exception as exc:
+            raise self._failed("fetching chunks for the local cache", exc) from exc
+        out = {}
+        for r in records:
+            meta = DocMeta(
+                doc_id=r["doc_id"],
+                title=r["title"],
+                publisher=r["publisher"],
+                year=r["year"],
+                type=r["type"],
+                url=r["url"],
+                audience=r["audience"],
+                source_path=r["source_path"],
+            )
+            chunks: list[Chunk] = []
+            svecs: dict[str, bytes] = {}
+            for cid, ordinal, page in r["chunks"]:
+                if cid not in texts or cid not in vecs:
+                    break
+                text, section, sents = texts[cid]
+                chunks.append(
+                    Chunk(
+                        id=cid,
+                        doc=meta,
+                        text=text,
+                        section=section,
+                        page=page,
+                        ordinal=ordinal,
+                        sentences=sents,
+                    )
+                )
+                svecs[cid] = vecs[cid]
+            else:
+                out[meta.doc_id] = (
+                    int(r["gen"]),
+                    meta,
+                    r["content_hash"],
+                    chunks,
+                    svecs,
+                    float(r["ingested_at"]),
+                )
+        return out
+
     # -- reads ---------------------------------------------------------------------------------
     def version(self) -> int:
+        """Embedded: the commit counter. Server mode: the server stamp the cache was built at."""
         row = self._conn().execute("SELECT value FROM meta WHERE key='version'").fetchone()
         return int(row[0]) if row else 0
 
@@ -230,6 +763,7 @@ class Index:
         self, vector: np.ndarray, k: int, filters: Filters | None = None
     ) -> list[tuple[str, float]]:
         """Top-k chunk ids by cosine similarity (only committed chunks)."""
+        self.refresh()
         hits = self._query(self._collection, vector, k, filters)
         committed = self._committed([cid for cid, _ in hits])
         return [(cid, sim) for cid, sim in hits if cid in committed]
@@ -238,6 +772,7 @@ class Index:
         self, vector: np.ndarray, k: int, filters: Filters | None = None
     ) -> list[tuple[str, float]]:
         """Chunk ids ranked by their best sentence among the top-k sentences (small-to-big)."""
+        self.refresh()
         best: dict[str, float] = {}
         for sid, sim in self._query(self._sentences, vector, k, filters):
             cid = sid.rsplit(":", 1)[0]
@@ -246,9 +781,8 @@ class Index:
         committed = self._committed(list(best))
         return [(cid, sim) for cid, sim in best.items() if cid in committed]
 
-    @staticmethod
     def _query(
-        collection: Any, vector: np.ndarray, k: int, filters: Filters | None
+        self, collection: Any, vector: np.ndarray, k: int, filters: Filters | None
     ) -> list[tuple[str, float]]:
         where = filters.chroma_where() if filters else None
         try:
@@ -262,7 +796,7 @@ class Index:
                 include=["distances"],
             )
         except Exception as exc:
-            raise StoreUnavailableError(f"Dense search failed: {exc}") from exc
+            raise self._failed("dense search", exc) from exc
         return [
             (i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)
         ]
@@ -270,6 +804,7 @@ class Index:
     def unknown_terms(self, terms: Sequence[str]) -> list[str]:
         """The terms that occur in no indexed chunk (matched as the lexical index does: Porter
         stems, case-folded), in the order given."""
+        self.refresh()  # server mode: a term a new document brought must not count as unknown
         conn = self._conn()
         out = []
         sql = "SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 1"
@@ -283,6 +818,7 @@ class Index:
         self, query: str, k: int, filters: Filters | None = None
     ) -> list[tuple[str, float]]:
         """Top-k chunk ids by BM25 (higher is better)."""
+        self.refresh()
         match = fts_query(query)
         if not match:
             return []
@@ -345,6 +881,7 @@ class Index:
         return out
 
     def documents(self) -> dict[str, DocumentRecord]:
+        self.refresh()
         q = (
             "SELECT doc_id, title, publisher, year, type, url, audience, source_path, content_hash, "
             "n_chunks, sections, ingested_at FROM documents"
@@ -372,12 +909,14 @@ class Index:
         return {r[0]: (r[1], r[2]) for r in rows}
 
     def stats(self) -> dict[str, Any]:
+        self.refresh()
         conn = self._conn()
         docs, last = conn.execute("SELECT COUNT(*), MAX(ingested_at) FROM documents").fetchone()
         chunks = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
         return {"documents": docs, "chunks": chunks, "last_ingest": last, "version": self.version()}
 
     def facets(self) -> dict[str, Any]:
+        self.refresh()
         conn = self._conn()
         types = [r[0] for r in conn.execute("SELECT DISTINCT type FROM documents ORDER BY type")]
         pubs = [
@@ -389,7 +928,22 @@ class Index:
         ).fetchone()
         return {"types": types, "publishers": pubs, "year_min": lo, "year_max": hi}
 
-    # -- writes (callers hold the ingest lock) -------------------------------------------------
+    # -- writes (callers hold the ingest lock; server mode also the writer lease) -------------
+    @contextmanager
+    def writer(self) -> Iterator[Index]:
+        """Hold the right to write. Embedded: nothing to do (the ingest file lock guards the
+        folder). Server mode: the writer lease on the server (IngestLockedError when another
+        ingest holds it)."""
+        if self._server is None:
+            yield self
+            return
+        self._server.acquire()
+        try:
+            self.refresh(force=True)  # the writer starts from the server's state
+            yield self
+        finally:
+            self._server.release()
+
     def replace_document(
         self,
         meta: DocMeta,
@@ -412,6 +966,8 @@ class Index:
         if len(set(doc_ids)) != len(doc_ids):
             # A repeated id would delete its own first version's rows inside the transaction.
             raise ValueError("replace_documents got the same doc_id twice")
+        if self._server is not None:
+            self._server.require_lease()
         old_ids: set[str] = set()
         new_ids: set[str] = set()
         to_add: list[Chunk] = []
@@ -423,10 +979,18 @@ class Index:
             to_add += [c for c in chunks if c.id in chunk_vectors]
             vectors.update(chunk_vectors)
             sent_vecs.update(sentence_vectors)
-        self._chroma_upsert(to_add, vectors, sent_vecs)  # 1. vectors first (invisible)
+        if self._server is not None:  # the server's manifest is authoritative for old chunks
+            for rec in self._server.records(doc_ids).values():
+                old_ids.update(c[0] for c in rec["chunks"])
+        stored = self._chroma_upsert(to_add, vectors, sent_vecs)  # 1. vectors first (invisible)
         crash_point("after_vectors")
         now = time.time()
-        with self._write_lock:  # 2. the commit point
+        gen = 0
+        if self._server is not None:  # 2. the commit point is the server's manifest
+            gen = self._server.commit(
+                [_record(meta, h, chunks, now) for meta, h, chunks, _, _ in items], []
+            )
+        with self._write_lock:  # 2. the commit point (embedded); the local cache (server mode)
             conn = self._conn()
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -436,45 +1000,13 @@ class Index:
                         # Only then: the FTS delete scans the whole table (chunk_id is UNINDEXED),
                         # which made a 3,600-document bulk load quadratic (~20 s of 100).
                         self._delete_rows(conn, meta.doc_id)
-                    sections = list(dict.fromkeys(c.section for c in chunks))
-                    conn.execute(
-                        "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                        (
-                            meta.doc_id,
-                            meta.source_path,
-                            content_hash,
-                            meta.title,
-                            meta.publisher,
-                            meta.year,
-                            meta.type,
-                            meta.url,
-                            meta.audience,
-                            len(chunks),
-                            json.dumps(sections),
-                            now,
-                        ),
-                    )
-                    conn.executemany(
-                        "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?)",
-                        [
-                            (
-                                c.id,
-                                meta.doc_id,
-                                c.ordinal,
-                                c.section,
-                                c.page,
-                                c.text,
-                                json.dumps(list(c.sentences)),
-                                sentence_vectors[c.id],
-                            )
-                            for c in chunks
-                        ],
-                    )
-                    conn.executemany(
-                        "INSERT INTO chunks_fts(chunk_id, title, section, text) VALUES (?,?,?,?)",
-                        [(c.id, meta.title, c.section, c.text) for c in chunks],
-                    )
-                self._bump(conn)
+                    svecs = {**sentence_vectors, **stored} if stored else sentence_vectors
+                    self._insert_rows(conn, meta, content_hash, chunks, svecs, now)
+                    if self._server is not None:
+                        conn.execute(
+                            "INSERT OR REPLACE INTO server_docs VALUES (?,?)", (meta.doc_id, gen)
+                        )
+                self._bump(conn, gen)
                 crash_point("before_commit")
                 conn.execute("COMMIT")
             except BaseException:
@@ -486,13 +1018,21 @@ class Index:
             self._chroma_delete(stale)
 
     def remove_document(self, doc_id: str) -> None:
-        old_ids = sorted(self.doc_chunk_ids(doc_id))
+        old_ids = set(self.doc_chunk_ids(doc_id))
+        gen = 0
+        if self._server is not None:
+            self._server.require_lease()
+            for rec in self._server.records([doc_id]).values():
+                old_ids.update(c[0] for c in rec["chunks"])
+            gen = self._server.commit([], [doc_id])
         with self._write_lock:
             conn = self._conn()
             conn.execute("BEGIN IMMEDIATE")
             try:
                 self._delete_rows(conn, doc_id)
-                self._bump(conn)
+                if self._server is not None:
+                    conn.execute("DELETE FROM server_docs WHERE doc_id=?", (doc_id,))
+                self._bump(conn, gen)
                 crash_point("before_remove_commit")
                 conn.execute("COMMIT")
             except BaseException:
@@ -500,14 +1040,19 @@ class Index:
                 raise
         crash_point("after_remove_commit")
         if old_ids:
-            self._chroma_delete(old_ids)
+            self._chroma_delete(sorted(old_ids))
 
     def reconcile(self) -> dict[str, int]:
         """Repair what an interrupted run left: Chroma orphans and documents missing vectors."""
         chunk_ids = self._chroma_all_ids(self._collection)
         sentence_chunks = {i.rsplit(":", 1)[0] for i in self._chroma_all_ids(self._sentences)}
-        conn = self._conn()
-        sql_ids = {r[0]: r[1] for r in conn.execute("SELECT id, doc_id FROM chunks")}
+        if self._server is not None:
+            self._server.require_lease()
+            records = self._server.records(sorted(self._server.gens()))
+            sql_ids = {c[0]: r["doc_id"] for r in records.values() for c in r["chunks"]}
+        else:
+            conn = self._conn()
+            sql_ids = {r[0]: r[1] for r in conn.execute("SELECT id, doc_id FROM chunks")}
         orphans = sorted((chunk_ids | sentence_chunks) - set(sql_ids))
         if orphans:
             self._chroma_delete(orphans)
@@ -516,10 +1061,14 @@ class Index:
         broken_docs = sorted({sql_ids[i] for i in set(sql_ids) - complete})
         for doc_id in broken_docs:
             self.remove_document(doc_id)
+        self.refresh(force=True)
         return {"orphan_vectors": len(orphans), "documents_missing_vectors": len(broken_docs)}
 
     def drop_all(self) -> None:
         """Delete everything (for --rebuild)."""
+        if self._server is not None:
+            self._server.require_lease()
+            gen = self._server.commit([], sorted(self._server.gens()))
         ids = self._chroma_all_ids(self._collection)
         ids |= {i.rsplit(":", 1)[0] for i in self._chroma_all_ids(self._sentences)}
         if ids:
@@ -530,8 +1079,60 @@ class Index:
             conn.execute("DELETE FROM chunks_fts")
             conn.execute("DELETE FROM chunks")
             conn.execute("DELETE FROM documents")
-            self._bump(conn)
+            if self._server is not None:
+                conn.execute("DELETE FROM server_docs")
+                self._bump(conn, gen)
+            else:
+                self._bump(conn)
             conn.execute("COMMIT")
+
+    @staticmethod
+    def _insert_rows(
+        conn: sqlite3.Connection,
+        meta: DocMeta,
+        content_hash: str,
+        chunks: Sequence[Chunk],
+        sentence_vectors: dict[str, bytes],
+        ingested_at: float,
+    ) -> None:
+        sections = list(dict.fromkeys(c.section for c in chunks))
+        conn.execute(
+            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                meta.doc_id,
+                meta.source_path,
+                content_hash,
+                meta.title,
+                meta.publisher,
+                meta.year,
+                meta.type,
+                meta.url,
+                meta.audience,
+                len(chunks),
+                json.dumps(sections),
+                ingested_at,
+            ),
+        )
+        conn.executemany(
+            "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?)",
+            [
+                (
+                    c.id,
+                    meta.doc_id,
+                    c.ordinal,
+                    c.section,
+                    c.page,
+                    c.text,
+                    json.dumps(list(c.sentences)),
+                    sentence_vectors[c.id],
+                )
+                for c in chunks
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO chunks_fts(chunk_id, title, section, text) VALUES (?,?,?,?)",
+            [(c.id, meta.title, c.section, c.text) for c in chunks],
+        )
 
     @staticmethod
     def _delete_rows(conn: sqlite3.Connection, doc_id: str) -> None:
@@ -543,11 +1144,20 @@ class Index:
         conn.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
 
     @staticmethod
-    def _bump(conn: sqlite3.Connection) -> None:
-        conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='version'")
+    def _bump(conn: sqlite3.Connection, gen: int = 0) -> None:
+        """Embedded: count a commit. Server mode (`gen` > 0): the cache now holds generation
+        `gen` of the written documents; it is at stamp `gen` only if it was at `gen - 1`,
+        otherwise the next refresh fills in the commits it missed."""
+        if gen:
+            conn.execute(
+                "UPDATE meta SET value = ? WHERE key='version' AND value = ?",
+                (str(gen), str(gen - 1)),
+            )
+        else:
+            conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='version'")
 
-    def _batches(self, items: Sequence[Any]) -> Iterable[Sequence[Any]]:
-        size = 1000
+    @staticmethod
+    def _batches(items: Sequence[Any], size: int = 1000) -> Iterable[Sequence[Any]]:
         for i in range(0, len(items), size):
             yield items[i : i + size]
 
@@ -556,7 +1166,10 @@ class Index:
         chunks: Sequence[Chunk],
         vectors: dict[str, np.ndarray],
         sentence_vectors: dict[str, bytes],
-    ) -> None:
+    ) -> dict[str, bytes]:
+        """Write chunk and sentence vectors. Server mode: returns the sentence vectors as the
+        server stores them, for the writer's own cache (see `_stored_sentence_vectors`)."""
+        stored: dict[str, bytes] = {}
         try:
             for batch in self._batches(chunks):
                 metas = [
@@ -568,10 +1181,20 @@ class Index:
                     }
                     for c in batch
                 ]
+                # Server mode: readers build their cache from the server, so the chunk carries
+                # its sentences (a function of its text, like its id).
+                chunk_metas = (
+                    [
+                        {**m, "sentences": json.dumps(list(c.sentences))}
+                        for m, c in zip(metas, batch, strict=True)
+                    ]
+                    if self._server is not None
+                    else metas
+                )
                 self._collection.upsert(
                     ids=[c.id for c in batch],
                     embeddings=np.stack([vectors[c.id] for c in batch]),
-                    metadatas=metas,
+                    metadatas=chunk_metas,
                     documents=[c.text for c in batch],
                 )
                 crash_point("between_collections")
@@ -589,8 +1212,34 @@ class Index:
                         embeddings=all_vecs[i : i + 1000],
                         metadatas=s_meta[i : i + 1000],
                     )
+                if self._server is not None:
+                    stored.update(
+                        self._stored_sentence_vectors({c.id: len(c.sentences) for c in batch})
+                    )
         except Exception as exc:
-            raise StoreUnavailableError(f"Writing vectors to Chroma failed: {exc}") from exc
+            raise self._failed("writing vectors to Chroma", exc) from exc
+        return stored
+
+    def _stored_sentence_vectors(self, counts: dict[str, int]) -> dict[str, bytes]:
+        """Sentence vectors per chunk (chunk id -> number of sentences) as the server stores
+        them, float32 bytes; chunks with a sentence missing are left out. A cosine collection
+        keeps a re-normalised copy that differs from the embedder's output in the last bits, so
+        every server-mode process (the writer too) caches the server's copy: they then all hold
+        the same bytes and give the same answers."""
+        sids = [f"{cid}:{i}" for cid, n in counts.items() for i in range(n)]
+        vecs: dict[str, np.ndarray] = {}
+        for batch in self._batches(sids, 1000):
+            res = self._sentences.get(ids=list(batch), include=["embeddings"])
+            embs = res["embeddings"]
+            for sid, e in zip(res["ids"], embs if embs is not None else [], strict=True):
+                vecs[sid] = np.asarray(e, dtype=np.float32)
+        out: dict[str, bytes] = {}
+        for cid, n in counts.items():
+            keys = [f"{cid}:{i}" for i in range(n)]
+            if all(k in vecs for k in keys):
+                rows = np.stack([vecs[k] for k in keys]) if keys else np.zeros((0, 0))
+                out[cid] = np.ascontiguousarray(rows, dtype=np.float32).tobytes()
+        return out
 
     def _chroma_delete(self, ids: Sequence[str]) -> None:
         try:
@@ -599,22 +1248,61 @@ class Index:
                 crash_point("between_deletes")
                 self._sentences.delete(where={"chunk_id": {"$in": list(batch)}})
         except Exception as exc:
-            raise StoreUnavailableError(f"Deleting vectors from Chroma failed: {exc}") from exc
+            raise self._failed("deleting vectors from Chroma", exc) from exc
 
-    @staticmethod
-    def _chroma_all_ids(collection: Any) -> set[str]:
+    def _chroma_all_ids(self, collection: Any) -> set[str]:
         ids: set[str] = set()
         offset, page = 0, 5000
-        while True:
-            got = collection.get(include=[], limit=page, offset=offset)["ids"]
-            ids.update(got)
-            if len(got) < page:
-                return ids
-            offset += page
+        try:
+            while True:
+                got = collection.get(include=[], limit=page, offset=offset)["ids"]
+                ids.update(got)
+                if len(got) < page:
+                    return ids
+                offset += page
+        except Exception as exc:
+            if self._server is None:
+                raise
+            raise self._failed("listing vector ids", exc) from exc
+
+
+def _record(
+    meta: DocMeta, content_hash: str, chunks: Sequence[Chunk], now: float
+) -> dict[str, Any]:
+    """A document's manifest record on the server (server mode)."""
+    return {
+        "doc_id": meta.doc_id,
+        "title": meta.title,
+        "publisher": meta.publisher,
+        "year": meta.year,
+        "type": meta.type,
+        "url": meta.url,
+        "audience": meta.audience,
+        "source_path": meta.source_path,
+        "content_hash": content_hash,
+        "ingested_at": now,
+        "chunks": [[c.id, c.ordinal, c.page] for c in chunks],
+    }
 
 
 def index_exists(settings: Settings) -> bool:
-    return (settings.home_path / DB_NAME).exists()
+    """Embedded: the SQLite file exists. Server mode: the collection's manifest exists on the
+    server (ChromaServerError when the server cannot be reached)."""
+    if not settings.chroma_url.strip():
+        return (settings.home_path / DB_NAME).exists()
+    from chromadb.errors import NotFoundError
+
+    url = settings.chroma_url.strip()
+    client = connect(url)
+    try:
+        client.get_collection(settings.collection + MANIFEST_SUFFIX, embedding_function=None)
+    except NotFoundError:
+        return False
+    except Exception as exc:
+        raise ChromaServerError(
+            url, f"Chroma server at {url} (CITELINE_CHROMA_URL): {_one_line(exc)}"
+        ) from exc
+    return True
 
 
 def open_index(settings: Settings, create: bool = False) -> Index:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,6 +170,15 @@ class Lock:
         self._lock.release()
 
 
+@contextmanager
+def _writing(settings: Settings, index: Index | None) -> Iterator[Index]:
+    """The index opened for writing; with a Chroma server, also its writer lease (the file lock
+    above only guards this CITELINE_HOME)."""
+    idx = index or open_index(settings, create=True)
+    with idx.writer():
+        yield idx
+
+
 def sync(
     paths: Sequence[Path],
     settings: Settings,
@@ -182,8 +192,7 @@ def sync(
     """Bring the index in line with the files under `paths`."""
     report = Report()
     files, report.failed = discover(paths)
-    with Lock(settings.home_path):
-        idx = index or open_index(settings, create=True)
+    with Lock(settings.home_path), _writing(settings, index) as idx:
         if rebuild:
             idx.drop_all()
         report.repaired = idx.reconcile()
