@@ -62,8 +62,10 @@ browser:
 	  test -x /usr/bin/chromium; }
 
 ## index: build the index from corpus/ when it is missing
+## (with CITELINE_CHROMA_URL set the library lives on the server: nothing is ingested here)
 index: install
-	@if [ ! -f "$(CITELINE_HOME)/citeline.db" ]; then $(BIN)/python -m ingest corpus; fi
+	@if [ -n "$$CITELINE_CHROMA_URL" ]; then echo "CITELINE_CHROMA_URL is set: not ingesting corpus/ into the shared server"; \
+	elif [ ! -f "$(CITELINE_HOME)/citeline.db" ]; then $(BIN)/python -m ingest corpus; fi
 
 ## run: install, build the index if missing, start the app on http://127.0.0.1:$(PORT)
 run: index
