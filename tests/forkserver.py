@@ -1,12 +1,11 @@
 """Run the real CLIs in fresh child processes without paying the imports each time.
 
 `python -m ingest` spends ~10 s (more on a busy machine) importing torch, transformers and
-Chroma before it reads a file. This server imports them once and forks one child per request;
-the child runs the real CLI `main()` (`ingest` or `citeline`) with its own environment and
-output files, and ends like a CLI (its exit code), or dies by SIGKILL at a fault point
-(`citeline.faults`), or is killed from outside. The parent never loads the model nor opens an
-index, so nothing thread- or file-related is inherited across the fork (a model used before
-`fork` would deadlock the child's OpenMP pool).
+Chroma before it reads a file. This server imports them (and loads the model) once and forks
+one child per request; the child runs the real CLI `main()` (`ingest` or `citeline`) with its
+own environment and output files, and ends like a CLI (its exit code), or dies by SIGKILL at a fault point
+(`citeline.faults`), or is killed from outside. The parent never encodes nor opens an index, so
+no OpenMP pool, index connection or file lock is inherited across the fork.
 
 Protocol (JSON lines): request {"cmd": "ingest"|"citeline"|"upload"|"answer_loop", "args": [...],
 "env": {...}, "out": PATH, "err": PATH, "fsize": BYTES (optional RLIMIT_FSIZE), "drop_dac":
@@ -122,6 +121,7 @@ def main() -> None:
     for name in (
         "citeline",
         "chromadb",
+        "chromadb.api.rust",  # imported by the first PersistentClient: ~2 s on a busy box
         "sentence_transformers",
         "citeline.__main__",
         "citeline.pipeline",
@@ -129,6 +129,11 @@ def main() -> None:
         "ingest.sync",
     ):
         importlib.import_module(name)
+    # The model too: loading runs no inference, so no OpenMP pool exists yet to break in a child
+    # (a model that has encoded before fork() deadlocks the child's first encode).
+    from citeline.embeddings import get_embedder
+
+    get_embedder("")
 
     print(json.dumps({"ready": os.getpid()}), flush=True)
     for line in sys.stdin:
