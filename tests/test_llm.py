@@ -119,6 +119,11 @@ def test_to_draft_strips_markup_dedups_and_assigns_verdict_and_sections() -> Non
             "probiotics and mental health",
         ),
         ("**Query:** probiotics", "probiotics"),
+        # What SmolLM2-135M wrote in the integration test:
+        (
+            'The answer to the question is:\n"Probiotics for gut health and depression."',
+            "Probiotics for gut health and depression.",
+        ),
     ],
 )
 def test_clean_query(raw: str, expected: str) -> None:

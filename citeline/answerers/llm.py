@@ -275,7 +275,11 @@ def to_draft(raw: str, retrieval: Retrieval, max_sentences: int) -> list[DraftSe
 
 
 def clean_query(raw: str) -> str:
-    line = next((ln for ln in raw.strip().splitlines() if ln.strip()), "")
+    """The query in a condense reply: its first line that is not a preamble ending in ':'."""
+    line = next(
+        (ln for ln in raw.strip().splitlines() if ln.strip() and not ln.rstrip().endswith(":")),
+        "",
+    )
     line = _QUERY_PREFIX.sub("", _EMPHASIS.sub("", line)).strip()
     return line.strip("\"'“”‘’ ").strip()
 
