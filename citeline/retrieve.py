@@ -12,8 +12,8 @@ import numpy as np
 
 from citeline.config import Settings
 from citeline.embeddings import Embedder
-from citeline.store import Filters, Index
-from citeline.text import STOPWORDS, content_words, words
+from citeline.store import Filters, Index, query_terms
+from citeline.text import content_words
 from citeline.types import Chunk, Passage
 
 Mode = Literal["hybrid", "dense", "bm25", "sentence"]
@@ -59,16 +59,6 @@ class Coverage:
         if self.similarity < hard_floor:
             return True
         return self.similarity < floor and self.unknown_share >= UNKNOWN_SHARE - 1e-9
-
-
-def query_terms(text: str) -> list[str]:
-    """The content words of a query, as the lexical index is searched for them."""
-    out: list[str] = []
-    for w in words(text):
-        w = w.strip("'-").replace('"', "")
-        if w and w not in STOPWORDS and w not in out:
-            out.append(w)
-    return out
 
 
 def coverage(index: Index, embedder: Embedder, query: str, query_vector: np.ndarray) -> Coverage:

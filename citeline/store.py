@@ -202,14 +202,19 @@ class DocumentRecord:
     ingested_at: float
 
 
-def fts_query(text: str) -> str:
-    """An FTS5 MATCH expression that is always valid: quoted content words joined by OR."""
-    terms = []
+def query_terms(text: str) -> list[str]:
+    """The content words of a query, as the lexical index is searched for them."""
+    terms: list[str] = []
     for w in words(text):
         w = w.strip("'-").replace('"', "")
         if w and w not in STOPWORDS and w not in terms:
             terms.append(w)
-    return " OR ".join(f'"{t}"' for t in terms[:64])
+    return terms
+
+
+def fts_query(text: str) -> str:
+    """An FTS5 MATCH expression that is always valid: quoted content words joined by OR."""
+    return " OR ".join(f'"{t}"' for t in query_terms(text)[:64])
 
 
 def _one_line(exc: BaseException) -> str:
