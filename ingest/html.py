@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from citeline.text import normalize
+from ingest.chunking import is_reference_heading
 from ingest.loaders import Block
 
 _DROP = (
@@ -61,6 +62,15 @@ def parse_html(text: str) -> tuple[dict[str, Any], list[Block]]:
         words = normalize(el.get_text(" ", strip=True))
         if not words:
             continue
+        if (
+            el.name not in _HEADINGS
+            and is_reference_heading(top)
+            and (el.name == "caption" or el.find_parent("table") is not None)
+        ):
+            # Reports put their tables after the reference list, under no heading of their own
+            # (MMWR): a table is content, not part of the "References" section that is dropped.
+            flush()
+            top, sub = "Tables", ""
         if el.name in _HEADINGS:
             flush()
             if el.name in ("h1", "h2"):
