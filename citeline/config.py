@@ -56,7 +56,11 @@ class Settings:
         "Fusion weight of the ranking of chunks by their best-matching sentence.", default=0.5
     )
     weight_lexical: float = _doc("Fusion weight of the BM25 ranking.", default=1.5)
-    max_per_doc: int = _doc("Most passages one document may contribute to an answer.", default=2)
+    max_per_doc: int = _doc(
+        "Most passages one document may contribute to an answer while other documents can "
+        "fill the places.",
+        default=2,
+    )
     relevance_floor: float = _doc(
         "Best passage cosine similarity below which the question is "
         "refused as not covered (calibrated on eval suites).",

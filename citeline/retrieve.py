@@ -189,6 +189,23 @@ def search(
         per_doc[chunk.doc.doc_id] = per_doc.get(chunk.doc.doc_id, 0) + 1
         if len(kept) >= settings.top_k:
             break
+    if len(kept) < settings.top_k:
+        # The cap keeps one document from crowding out the others. When the pool has too few
+        # other documents to fill top_k (a library of one long guideline, a narrow filter), it
+        # would only throw relevant passages away (the CDC opioid guideline's Recommendation 6
+        # was the third-best passage of its own question): capped passages fill the places left.
+        taken = {c[1].id for c in kept}
+        for cand in candidates:
+            if cand[1].id in taken:
+                continue
+            cw = set(content_words(cand[1].text))
+            if any(_jaccard(cw, other) >= NEAR_DUPLICATE_JACCARD for other in seen_words):
+                continue
+            kept.append(cand)
+            seen_words.append(cw)
+            if len(kept) >= settings.top_k:
+                break
+        kept.sort(key=lambda t: -t[0])
 
     passages = [
         Passage(n=i, chunk=c, score=s, dense=rel) for i, (s, c, rel, _) in enumerate(kept, 1)
