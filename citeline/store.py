@@ -791,12 +791,11 @@ class Index:
     ) -> list[tuple[str, float]]:
         where = filters.chroma_where() if filters else None
         try:
-            count = collection.count()
-            if count == 0:
-                return []
+            # No count() first: Chroma returns fewer than n_results (none when empty) by itself,
+            # and the extra call cost as much as the query (bench/README.md).
             res = collection.query(
                 query_embeddings=[vector.tolist()],
-                n_results=min(k, count),
+                n_results=k,
                 where=where,
                 include=["distances"],
             )
