@@ -90,9 +90,9 @@ test: lint typecheck pytest
 eval: install
 	$(BIN)/python -m eval all --out reports/eval
 
-## bench: performance benchmarks (JSON); results in reports/bench.json
+## bench: performance benchmarks (JSON on stdout, a table on stderr); writes reports/bench.json
 bench: install
-	$(BIN)/python -m bench.ingest
+	HF_HUB_OFFLINE=1 $(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .citeline .citeline-llm .pytest_cache .mypy_cache .ruff_cache

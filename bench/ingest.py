@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from citeline.config import PROJECT_ROOT, Settings
 from citeline.embeddings import get_embedder
@@ -28,9 +29,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=PROJECT_ROOT / "corpus")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
+    print(json.dumps(measure(args.corpus, args.repeat), indent=2))
+    return 0
+
+
+def measure(corpus: Path, repeat: int = 3) -> dict[str, Any]:
+    """Full ingest, unchanged re-ingest and raw encode of `corpus`, medians of `repeat` runs."""
     emb = get_embedder("")
     emb.embed(["warm-up"])  # the model load is not part of either side
-    files, _ = discover([args.corpus])
+    files, _ = discover([corpus])
     chunks = []
     for f in files:
         doc = load(f)
@@ -39,14 +46,14 @@ def main(argv: list[str] | None = None) -> int:
     sentences = [s for c in chunks for s in c.sentences]
 
     full, reingest, raw, raw_all = [], [], [], []
-    for _ in range(args.repeat):
+    for _ in range(repeat):
         with tempfile.TemporaryDirectory() as tmp:
             settings = Settings.from_env(home=Path(tmp) / "home")
             t = time.perf_counter()
-            report = sync([args.corpus], settings, embedder=emb)
+            report = sync([corpus], settings, embedder=emb)
             full.append(time.perf_counter() - t)
             t = time.perf_counter()
-            again = sync([args.corpus], settings, embedder=emb)
+            again = sync([corpus], settings, embedder=emb)
             reingest.append(time.perf_counter() - t)
             assert again.embedded == 0, "an unchanged re-ingest must embed nothing"
         t = time.perf_counter()
@@ -72,10 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         "raw_encode_chunks_and_sentences_s": round(med(raw_all), 3),
         "ingest_over_raw_encode": round(med(raw) / med(full), 3),
         "ingest_over_raw_encode_incl_sentences": round(med(raw_all) / med(full), 3),
-        "repeat": args.repeat,
+        "repeat": repeat,
     }
-    print(json.dumps(out, indent=2))
-    return 0
+    return out
 
 
 if __name__ == "__main__":
