@@ -265,6 +265,7 @@ def run(folder: Path, opts: Options, log: Log = _stderr) -> dict[str, Any]:
     """Index the answers, ask the questions, and return the result record (summary, breakdowns,
     every question)."""
     t0 = time.perf_counter()
+    commit = git_commit()  # at the start: HEAD may move during a run of many minutes
     qas = load_medquad(folder)
     asked = select_questions(qas, opts.limit)
     docs = select_docs(qas, asked, opts.max_docs)
@@ -300,7 +301,7 @@ def run(folder: Path, opts: Options, log: Log = _stderr) -> dict[str, Any]:
     return {
         "dataset": "medquad",
         "file": str(data_file(folder)),
-        "git_commit": git_commit(),
+        "git_commit": commit,
         "documents": len(docs),
         "chunks": report.chunks,
         "embedded": embedder.encoded,

@@ -137,13 +137,16 @@ def _common_dir(git: Path) -> Path:
     return (git / common.read_text().strip()).resolve() if common.is_file() else git
 
 
-def run_info(settings: Settings, embed_model: str, suites: Sequence[Suite]) -> dict[str, Any]:
+def run_info(
+    settings: Settings, embed_model: str, suites: Sequence[Suite], commit: str | None = None
+) -> dict[str, Any]:
+    """`commit`: the one read when the run started (a run takes minutes; HEAD may move)."""
     values = dataclasses.asdict(settings)
     if values.get("app_password"):
         values["app_password"] = "***"  # reports are shared; the password is not
     return {
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
-        "git_commit": git_commit(),
+        "git_commit": commit if commit is not None else git_commit(),
         "settings": {k: str(v) if isinstance(v, Path) else v for k, v in values.items()},
         "embed_model": embed_model,
         "backend": "extractive",
@@ -251,6 +254,7 @@ def run_suites(
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise SuiteError(f"two suites share the name(s) {dupes}: reports are keyed by name")
+    commit = git_commit()  # the code being run is the one checked out now, not at the end
     results: dict[str, SuiteResult] = {}
     groups: dict[tuple[Path, ...] | None, list[Suite]] = {}
     for s in suites:
@@ -275,7 +279,7 @@ def run_suites(
                 try:
                     if info is None:
                         info_settings = settings
-                        info = run_info(settings, engine.embedder.name, suites)
+                        info = run_info(settings, engine.embedder.name, suites, commit)
                     known_docs = set(engine.index.documents())
                     for s in groups[corpus]:
                         results[s.name] = _run_suite(s, settings, engine, known_docs, bar, log)
@@ -285,7 +289,7 @@ def run_suites(
         if bar is not None:
             bar.close()
     if info is None:  # every suite was skipped
-        info = run_info(info_settings, embed_model_name(info_settings), suites)
+        info = run_info(info_settings, embed_model_name(info_settings), suites, commit)
     return RunResult(info, [results[s.name] for s in suites])
 
 
