@@ -9,7 +9,6 @@ from __future__ import annotations
 import hmac
 import json
 import time
-from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -126,10 +125,8 @@ def upload(cfg: Settings) -> None:
         if f is not None and st.button("Add to index", key="upload_go"):
             bar = st.progress(0.0, text="Embedding…")
 
-            def progress(it: Iterable[Any], total: int) -> Iterator[Any]:
-                for i, x in enumerate(it):
-                    bar.progress(min(1.0, (i + 1) / max(total, 1)), text="Embedding…")
-                    yield x
+            def progress(done: int, total: int) -> None:
+                bar.progress(min(1.0, done / max(total, 1)), text="Embedding…")
 
             meta = {
                 "title": title,
@@ -143,6 +140,8 @@ def upload(cfg: Settings) -> None:
                 st.error(esc(str(exc)))
                 return
             bar.empty()
+            for w in report.warnings:
+                st.warning(esc(f"{f.name}: {w['warning']}"))
             if report.failed:
                 st.error(esc(f"{f.name}: {report.failed[0]['error']}"))
             else:

@@ -18,10 +18,10 @@ from citeline.config import Settings
 from citeline.conversation import Turn, resolve
 from citeline.embeddings import Embedder, get_embedder
 from citeline.retrieve import Retrieval, coverage, search
-from citeline.safety import screen
+from citeline.safety import is_instruction, screen
 from citeline.store import Filters, Index, open_index
 from citeline.text import normalize
-from citeline.types import Answer, Claim, Reference, Section
+from citeline.types import Answer, Claim, Reference, RemovedClaim, Section
 
 logger = logging.getLogger(__name__)
 
@@ -167,18 +167,25 @@ def answer(
 
     t = time.perf_counter()
     draft = _llm_draft(llm, ans, retrieval, on_token) if llm else None
+    from_llm = draft is not None
     if draft is None:  # no LLM configured, or it failed (a notice says so)
-        verdict, bullets = extractive.compose(
-            ans.standalone_query,
-            retrieval,
-            floor=settings.sentence_floor,
-            max_bullets=settings.max_bullets,
-            audience=audience,
-        )
-        draft = ([verdict] if verdict else []) + bullets
+        draft = _extractive_draft(ans, retrieval, settings)
     timings["compose"] = _ms(t)
     t = time.perf_counter()
     claims, removed = _enforce(engine.embedder, retrieval, draft, settings.support_threshold)
+    if from_llm and not claims:
+        # Nothing the model wrote is supported by its citations. The passages are relevant (they
+        # passed the floor), so "the guidelines do not address this" would be false: show the
+        # extractive answer instead, and say why. The model's sentences stay in removed_claims.
+        ans.notices.append(prompts.render("llm_unsupported.md", backend=ans.backend))
+        ans.backend = "extractive"
+        claims, more = _enforce(
+            engine.embedder,
+            retrieval,
+            _extractive_draft(ans, retrieval, settings),
+            settings.support_threshold,
+        )
+        removed += more
     ans.removed_claims = removed
     timings["enforce"] = _ms(t)
     if not claims:
@@ -188,6 +195,17 @@ def answer(
     _assemble(ans, claims, retrieval)
     ans.timings_ms = {**timings, "total": _ms(t0)}
     return ans
+
+
+def _extractive_draft(ans: Answer, retrieval: Retrieval, settings: Settings) -> list[DraftSentence]:
+    verdict, bullets = extractive.compose(
+        ans.standalone_query,
+        retrieval,
+        floor=settings.sentence_floor,
+        max_bullets=settings.max_bullets,
+        audience=ans.audience,
+    )
+    return ([verdict] if verdict else []) + bullets
 
 
 def _llm_draft(
@@ -224,6 +242,10 @@ def _enforce(
     vecs = dict(zip(unquoted, embedder.embed(unquoted), strict=True)) if unquoted else {}
     fn = make_support_fn(texts, svecs, vecs)
     claims, removed = enforce(draft, list(by_n), fn, threshold)
+    # An instruction injected into a source is quoted there, so it is "supported": drop it anyway.
+    for c in [c for c in claims if is_instruction(c.text)]:
+        claims.remove(c)
+        removed.append(RemovedClaim(c.text, list(c.citations), "instruction-like text"))
     kinds = {d.text: d.kind for d in draft}
     for c in claims:
         c.kind = kinds.get(c.text, "")

@@ -42,6 +42,24 @@ _INJECTION = re.compile(
 )
 
 
+# Text addressed to the assistant rather than to a reader. Inside a guideline it can only be an
+# injected instruction: such sentences are never candidates for, or part of, an answer.
+_ADDRESSED_TO_ASSISTANT = re.compile(
+    r"\b(tell|inform|convince)\s+the\s+(user|reader)\b|"
+    r"\bas\s+an?\s+(ai|assistant|language\s+model|chatbot)\b|"
+    r"\b(the\s+)?(assistant|chatbot|ai|language\s+model|llm)\s+(must|should|will)\s+(now\s+|always\s+)?"
+    r"(say|answer|respond|reply|state|recommend|ignore|claim)\b|"
+    r"\b(respond|reply|answer)\s+(only\s+)?with\s+[\"'“]|"
+    r"\b(new|updated|override)\s+instructions\s*:",
+    re.IGNORECASE,
+)
+
+
+def is_instruction(sentence: str) -> bool:
+    """True for a sentence that gives the assistant instructions (an injection in a source)."""
+    return bool(_INJECTION.search(sentence) or _ADDRESSED_TO_ASSISTANT.search(sentence))
+
+
 @dataclass
 class Screen:
     flags: list[str] = field(default_factory=list)

@@ -7,6 +7,7 @@ import hashlib
 import re
 from collections.abc import Iterator
 
+from citeline.safety import is_instruction
 from citeline.text import split_sentences
 from citeline.types import Chunk, DocMeta
 from ingest.loaders import Block
@@ -175,6 +176,10 @@ def chunk_id(doc_id: str, section: str, text: str) -> str:
 
 def _sentences(block: Block) -> Iterator[str]:
     for s in split_sentences(block.text):
+        if is_instruction(s):
+            # Text addressed to the assistant ("ignore previous instructions ...") is an injection,
+            # not guidance: it is never indexed, so it can neither be retrieved nor quoted.
+            continue
         while len(s) > MAX_SENTENCE_CHARS:
             cut = s.rfind(" ", 0, MAX_SENTENCE_CHARS)
             cut = cut if cut > MAX_SENTENCE_CHARS // 2 else MAX_SENTENCE_CHARS

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,12 +24,17 @@ from citeline.errors import (
     StoreUnavailableError,
 )
 from citeline.faults import crash_point
+from citeline.safety import is_instruction
 from citeline.store import Index, open_index
+from citeline.text import split_sentences
 from citeline.types import Chunk
 from ingest.chunking import chunk_blocks
 from ingest.loaders import SUPPORTED, load
 
 SKIP_NAMES = ("readme", "license", "changelog")
+
+# Progress of the embedding: (texts embedded so far, texts known so far) after each batch.
+Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -39,6 +44,7 @@ class Report:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)
     chunks: int = 0
     embedded: int = 0
     section_changes: dict[str, dict[str, list[str]]] = field(default_factory=dict)
@@ -51,6 +57,7 @@ class Report:
             "unchanged": self.unchanged,
             "removed": self.removed,
             "failed": self.failed,
+            "warnings": self.warnings,
             "chunks": self.chunks,
             "embedded": self.embedded,
             "section_changes": self.section_changes,
@@ -73,6 +80,8 @@ class Report:
             lines.append(f"  - {doc}")
         for f in self.failed:
             lines.append(f"  ! {f['path']}: {f['error']}")
+        for w in self.warnings:
+            lines.append(f"  ? {w['path']}: {w['warning']}")
         if any(self.repaired.values()):
             lines.append(f"  repaired after an interrupted run: {self.repaired}")
         return "\n".join(lines)
@@ -108,7 +117,7 @@ def add_upload(
     data: bytes,
     settings: Settings,
     meta: dict[str, Any] | None = None,
-    progress: Callable[[Iterable[Any], int], Iterable[Any]] | None = None,
+    progress: Progress | None = None,
 ) -> Report:
     """Store an uploaded file under CITELINE_HOME/uploads (with its metadata as a sidecar) and
     ingest it; the file stays there so later re-ingests keep it."""
@@ -179,6 +188,29 @@ def _writing(settings: Settings, index: Index | None) -> Iterator[Index]:
         yield idx
 
 
+# Texts (chunks + sentences) embedded together. Batching across documents keeps every model
+# batch full and lets the texts be sorted by length first (less padding: a corpus of short
+# documents otherwise pays a half-empty batch per document); the bound keeps memory flat on a
+# large library (at most this many pending texts and their vectors, ~3 MB).
+GROUP_TEXTS = 2048
+
+
+@dataclass
+class _Pending:
+    """A parsed document waiting for its vectors."""
+
+    path: Path
+    parsed: Any  # ingest.loaders.Parsed
+    chunks: list[Chunk]
+    old: dict[str, tuple[str, bytes]]
+    new: list[Chunk]  # the chunks that need embedding
+    existed: bool
+
+    @property
+    def texts(self) -> int:
+        return sum(1 + len(c.sentences) for c in self.new)
+
+
 def sync(
     paths: Sequence[Path],
     settings: Settings,
@@ -187,17 +219,21 @@ def sync(
     rebuild: bool = False,
     embedder: Embedder | None = None,
     index: Index | None = None,
-    progress: Callable[[Iterable[Any], int], Iterable[Any]] | None = None,
+    progress: Progress | None = None,
 ) -> Report:
-    """Bring the index in line with the files under `paths`."""
+    """Bring the index in line with the files under `paths`.
+
+    `rebuild` re-chunks and re-embeds every document and removes the ones not under `paths`,
+    one document at a time: readers keep answering from the old version of each document until
+    its new one is committed, and an interrupted rebuild leaves a consistent index (each document
+    old or new) that the next run completes.
+    """
     report = Report()
     files, report.failed = discover(paths)
     with Lock(settings.home_path), _writing(settings, index) as idx:
-        if rebuild:
-            idx.drop_all()
         report.repaired = idx.reconcile()
         existing = idx.documents()
-        emb = embedder
+        writer = _Writer(idx, embedder, settings, report, progress)
         seen_ids: dict[str, str] = {}
         seen_raw: dict[str, str] = {}
         for path in files:
@@ -216,31 +252,30 @@ def sync(
                 seen_ids[doc_id] = str(path)
                 seen_raw[parsed.raw_hash] = str(path)
                 rec = existing.get(doc_id)
-                if rec and rec.content_hash == parsed.content_hash:
+                if rec and rec.content_hash == parsed.content_hash and not rebuild:
                     report.unchanged.append(doc_id)
                     continue
+                injected = sum(
+                    is_instruction(s) for b in parsed.blocks for s in split_sentences(b.text)
+                )
+                if injected:
+                    report.warnings.append(
+                        {
+                            "path": str(path),
+                            "warning": f"{injected} instruction-like sentence"
+                            f"{'s' if injected > 1 else ''} not indexed",
+                        }
+                    )
                 chunks = chunk_blocks(parsed.meta, parsed.blocks)
                 if not chunks:
                     raise LoaderError("no text to index")
                 old = idx.doc_chunk_ids(doc_id)
-                new = [c for c in chunks if c.id not in old]
-                if emb is None:
-                    emb = get_embedder(settings.embed_model)
-                vectors, sent_vecs = _embed(emb, new, settings.embed_batch, progress)
-                crash_point("after_embed")
-                for c in chunks:
-                    if c.id in old:
-                        sent_vecs[c.id] = old[c.id][1]
-                idx.replace_document(parsed.meta, parsed.content_hash, chunks, vectors, sent_vecs)
-                report.embedded += len(new)
-                if rec:
-                    report.updated.append(doc_id)
-                    report.section_changes[doc_id] = _section_changes(old, chunks)
-                else:
-                    report.added.append(doc_id)
+                new = chunks if rebuild else [c for c in chunks if c.id not in old]
+                writer.add(_Pending(path, parsed, chunks, old, new, rec is not None))
             except LoaderError as exc:
                 report.failed.append({"path": str(path), "error": str(exc)})
-        if prune:
+        writer.flush()
+        if prune or rebuild:
             for doc_id in sorted(set(existing) - set(seen_ids)):
                 idx.remove_document(doc_id)
                 report.removed.append(doc_id)
@@ -248,22 +283,89 @@ def sync(
     return report
 
 
+class _Writer:
+    """Collects parsed documents, embeds them in groups across documents, writes each one."""
+
+    def __init__(
+        self,
+        idx: Index,
+        embedder: Embedder | None,
+        settings: Settings,
+        report: Report,
+        progress: Progress | None,
+    ) -> None:
+        self.idx, self.emb, self.settings, self.report = idx, embedder, settings, report
+        self.progress = progress
+        self.pending: list[_Pending] = []
+        self.done = 0  # texts embedded so far in this run
+        self.total = 0  # texts known so far (grows as files are parsed)
+
+    def add(self, item: _Pending) -> None:
+        self.pending.append(item)
+        self.total += item.texts
+        if sum(p.texts for p in self.pending) >= GROUP_TEXTS:
+            self.flush()
+
+    def flush(self) -> None:
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
+        new = [c for p in batch for c in p.new]
+        if new and self.emb is None:
+            self.emb = get_embedder(self.settings.embed_model)
+        start = self.done
+        vectors, sent_vecs = _embed(
+            self.emb, new, self.settings.embed_batch, lambda k, _: self._advance(start + k)
+        )
+        crash_point("after_embed")
+        for p in batch:
+            ids = {c.id for c in p.new}
+            svecs = {c.id: sent_vecs[c.id] for c in p.new}
+            for c in p.chunks:
+                if c.id not in ids:
+                    svecs[c.id] = p.old[c.id][1]
+            self.idx.replace_document(
+                p.parsed.meta,
+                p.parsed.content_hash,
+                p.chunks,
+                {c.id: vectors[c.id] for c in p.new},
+                svecs,
+            )
+            self.report.embedded += len(p.new)
+            doc_id = p.parsed.meta.doc_id
+            if p.existed:
+                self.report.updated.append(doc_id)
+                self.report.section_changes[doc_id] = _section_changes(p.old, p.chunks)
+            else:
+                self.report.added.append(doc_id)
+
+    def _advance(self, done: int) -> None:
+        self.done = done
+        if self.progress:
+            self.progress(self.done, self.total)
+
+
 def _embed(
-    emb: Embedder,
+    emb: Embedder | None,
     chunks: Sequence[Chunk],
     batch: int,
-    progress: Callable[[Iterable[Any], int], Iterable[Any]] | None,
+    progress: Progress | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, bytes]]:
-    """Chunk vectors and each chunk's sentence vectors (float32 bytes, one row per sentence)."""
-    texts = [embed_text(c) for c in chunks]
-    sentences = [s for c in chunks for s in c.sentences]
-    items = texts + sentences
-    starts = range(0, len(items), batch)
-    parts: list[np.ndarray] = []
-    for i in progress(starts, len(starts)) if progress else starts:
-        parts.append(emb.embed(items[i : i + batch]))
+    """Chunk vectors and each chunk's sentence vectors (float32 bytes, one row per sentence).
+
+    The texts are embedded in order of length, so each model batch holds texts of similar
+    length (sentence-transformers pads a batch to its longest text)."""
+    if not chunks or emb is None:
+        return {}, {}
+    items = [embed_text(c) for c in chunks] + [s for c in chunks for s in c.sentences]
+    order = sorted(range(len(items)), key=lambda i: len(items[i]))
+    allv = np.zeros((len(items), emb.dim), dtype=np.float32)
+    for i in range(0, len(order), batch):
+        part = order[i : i + batch]
+        allv[part] = emb.embed([items[k] for k in part])
         crash_point("embed_batch")
-    allv = np.concatenate(parts) if parts else np.zeros((0, emb.dim), dtype=np.float32)
+        if progress:
+            progress(min(i + batch, len(items)), len(items))
     vectors = {c.id: allv[i] for i, c in enumerate(chunks)}
     sent_vecs: dict[str, bytes] = {}
     pos = len(chunks)
@@ -290,12 +392,23 @@ def _section_changes(
     }
 
 
-def tqdm_progress(enabled: bool) -> Callable[[Iterable[Any], int], Iterable[Any]] | None:
+def tqdm_progress(enabled: bool) -> Progress | None:
+    """One progress bar for the whole run on a terminal (its total grows as files are parsed)."""
     if not enabled or not sys.stderr.isatty():
         return None
     from tqdm import tqdm
 
-    def wrap(it: Iterable[Any], total: int) -> Iterable[Any]:
-        return tqdm(it, total=total, desc="embedding", unit="batch", leave=False)
+    bar: Any = None
 
-    return wrap
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc="embedding", unit="text", leave=False)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+            bar = None
+
+    return update

@@ -105,6 +105,43 @@ def test_sync_adds_updates_leaves_and_prunes(tmp_path: Path, settings: Settings,
     assert sorted(docs) == ["alpha", "gamma"]
 
 
+def test_rebuild_reembeds_everything_while_readers_keep_the_library(
+    tmp_path: Path, settings: Settings, embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """--rebuild starts over (re-chunks and re-embeds every document, drops the ones no longer
+    given) without an empty window: a reader sees every document at every embedding step, and
+    the result is exactly the chunk set of a clean ingest."""
+    import ingest.sync as sync_mod
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(6):
+        write(src, f"doc{i}", f"Topic {i} therapy is recommended for adults. It is taken daily.")
+    assert not sync([src], settings, embedder=embedder).failed
+    _, ids_before, _ = index_state(settings)
+    (src / "doc5.md").unlink()
+    # Groups of about two documents, so the rebuild commits in several steps.
+    monkeypatch.setattr(sync_mod, "GROUP_TEXTS", 8)
+    seen: list[int] = []
+    progress: list[tuple[int, int]] = []
+
+    def reader_view(done: int, total: int) -> None:
+        progress.append((done, total))
+        seen.append(len(open_index(settings).documents()))
+
+    report = sync([src], settings, embedder=embedder, rebuild=True, progress=reader_view)
+    assert sorted(report.updated) == [f"doc{i}" for i in range(5)] and report.removed == ["doc5"]
+    assert report.embedded == len(ids_before) - 2, "every remaining chunk was embedded again"
+    assert seen and min(seen) == 6, "a reader saw a partial library during the rebuild"
+    assert len({t for _, t in progress}) > 1, "one bar whose total grows as files are parsed"
+    assert progress[-1][0] == progress[-1][1]
+    after, ids_after, _ = index_state(settings)
+    clean = Settings.from_env(home=tmp_path / "clean")
+    assert not sync([src], clean, embedder=embedder).failed
+    assert index_state(clean)[1] == ids_after
+    assert sorted(after) == [f"doc{i}" for i in range(5)]
+
+
 def test_bad_files_fail_one_line_each_and_good_files_land(
     tmp_path: Path, settings: Settings, embedder
 ) -> None:  # type: ignore[no-untyped-def]

@@ -11,6 +11,7 @@ import numpy as np
 
 from citeline.citations import DraftSentence
 from citeline.retrieve import Retrieval
+from citeline.safety import is_instruction
 from citeline.text import content_words
 
 # Answer sections in display order, each with the words that place a sentence in it. The
@@ -156,7 +157,11 @@ def _candidates(query: str, retrieval: Retrieval, audience: str) -> list[Candida
             PATIENT_BONUS if audience == "patient" and p.doc.type == "Patient information" else 0.0
         )
         for i, sentence in enumerate(p.chunk.sentences):
-            if len(sentence) < MIN_SENTENCE_CHARS or sentence.rstrip().endswith("?"):
+            if (
+                len(sentence) < MIN_SENTENCE_CHARS
+                or sentence.rstrip().endswith("?")
+                or is_instruction(sentence)  # an instruction injected into a source is not a claim
+            ):
                 continue
             sw = set(content_words(sentence))
             overlap = len(qwords & sw) / len(qwords) if qwords else 0.0
