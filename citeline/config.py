@@ -77,6 +77,11 @@ class Settings:
         "however few they are.",
         default=0.7,
     )
+    unknown_term_floor: float = _doc(
+        "Refuse a question with a word no indexed chunk contains when its best passage "
+        "similarity is below this (calibrated on eval suites, eval/README.md).",
+        default=0.49,
+    )
     sentence_floor: float = _doc(
         "Least query-sentence similarity for an extractive bullet.", default=0.25
     )

@@ -156,7 +156,12 @@ def answer(
         ]
         return _refuse(ans, _topic(ans.standalone_query), nearby, timings, t0)
     cov = coverage(engine.index, engine.embedder, ans.standalone_query, retrieval.query_vector)
-    if cov.out_of_scope(settings.coverage_floor, settings.coverage_hard_floor):
+    if cov.out_of_scope(
+        settings.coverage_floor,
+        settings.coverage_hard_floor,
+        retrieval.best_relevance,
+        settings.unknown_term_floor,
+    ):
         flags.append("out_of_scope")
         topic = (
             _topic(ans.standalone_query)

@@ -55,8 +55,15 @@ class Coverage:
     def unknown_share(self) -> float:
         return len(self.unknown) / len(self.terms) if self.terms else 0.0
 
-    def out_of_scope(self, floor: float, hard_floor: float) -> bool:
+    def out_of_scope(
+        self, floor: float, hard_floor: float, relevance: float = 1.0, term_floor: float = 0.0
+    ) -> bool:
+        """Out of scope when the unknown words carry much of the question's meaning, or when
+        there is any unknown word and the best passage is only weakly related (`relevance` below
+        `term_floor`): "insulin" in an opioid guideline library, best passage 0.36."""
         if self.similarity < hard_floor:
+            return True
+        if self.unknown and relevance < term_floor:
             return True
         return self.similarity < floor and self.unknown_share >= UNKNOWN_SHARE - 1e-9
 

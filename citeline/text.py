@@ -47,7 +47,7 @@ STOPWORDS = frozenset(
     very was we were what when where which while who whom why will with would you your yours
     about above after again against all am any because before below between both during each few
     further there's what's i'm tell me please also may might must shall much many there one ones
-    link linked""".split()
+    link linked myself yourself yourselves himself herself ourselves themselves us""".split()
 )
 
 

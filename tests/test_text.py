@@ -57,3 +57,21 @@ def test_coverage_rule_needs_a_large_share_or_a_large_loss() -> None:
     assert not many.out_of_scope(0.75, 0.7)
     assert few.out_of_scope(0.85, 0.81)  # the hard floor ignores the share
     assert not Coverage(["ibs"], [], 1.0).out_of_scope(0.85, 0.7)
+
+
+def test_coverage_rule_refuses_an_unknown_word_with_weak_retrieval() -> None:
+    from citeline.retrieve import Coverage
+
+    # "insulin" asked of an opioid guideline library: one unknown word in four, best passage 0.36
+    insulin = Coverage(["insulin", "dose", "type", "diabetes"], ["insulin"], 0.90)
+    assert not insulin.out_of_scope(0.85, 0.7)  # neither the share nor the loss is large
+    assert insulin.out_of_scope(0.85, 0.7, relevance=0.36, term_floor=0.45)
+    assert not insulin.out_of_scope(0.85, 0.7, relevance=0.55, term_floor=0.45)
+    known = Coverage(["opioid", "dose"], [], 1.0)  # no unknown word: the relevance floor decides
+    assert not known.out_of_scope(0.85, 0.7, relevance=0.36, term_floor=0.45)
+
+
+def test_reflexive_pronouns_are_not_content_words() -> None:
+    from citeline.store import query_terms
+
+    assert query_terms("What can I do myself to feel better?") == ["feel", "better"]
