@@ -146,7 +146,8 @@ def _variant(
             keep.pop(n % len(keep))
         sents = tuple(c.sentences[i] for i in keep)
         text = " ".join(sents)
-        cid = chunk_id(meta.doc_id, c.section, text)
+        # The original id too: two chunks of a document may read the same once a sentence is gone.
+        cid = chunk_id(meta.doc_id, c.section, f"{c.id}\x1f{text}")
         chunks.append(replace(c, id=cid, doc=meta, text=text, sentences=sents))
         v = vectors[c.id]
         vecs[cid] = _unit(v + rng.normal(0, NOISE, v.shape))

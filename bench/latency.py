@@ -126,11 +126,23 @@ def _child_measure(home: str, qfile: str) -> None:
     settings = _settings(Path(home))
     refused = int(answer(qs[0], [], settings).refused)
     t_first = time.time()
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_first = ru.ru_utime + ru.ru_stime  # load-independent: CPU seconds to the first answer
     for q in qs[1:]:
         refused += int(answer(q, [], settings).refused)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     res = measure(Path(home), qs, data["warmup"])
-    print(json.dumps({**res, "first_answer_at": t_first, "rss_mb": rss_mb, "refused": refused}))
+    print(
+        json.dumps(
+            {
+                **res,
+                "first_answer_at": t_first,
+                "cpu_first_s": cpu_first,
+                "rss_mb": rss_mb,
+                "refused": refused,
+            }
+        )
+    )
 
 
 # The cold-start process: imports, loads, opens and answers; then answers the rest and reports
@@ -144,11 +156,14 @@ qs = json.load(open(qfile))["questions"]
 settings = Settings.from_env(home=home, chroma_url="", llm="none")
 first = answer(qs[0], [], settings)
 t_first = time.time()
+ru = resource.getrusage(resource.RUSAGE_SELF)
+cpu_first = ru.ru_utime + ru.ru_stime
 refused = int(first.refused)
 for q in qs[1:]:
     refused += int(answer(q, [], settings).refused)
 rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"first_answer_at": t_first, "rss_mb": rss_kb / 1024, "refused": refused}))
+print(json.dumps({"first_answer_at": t_first, "cpu_first_s": cpu_first, "rss_mb": rss_kb / 1024,
+                  "refused": refused}))
 """
 
 
@@ -174,6 +189,7 @@ def cold_start(home: Path, qfile: Path) -> dict[str, float]:
     res = json.loads(out.stdout.strip().splitlines()[-1])
     return {
         "cold_start_s": res["first_answer_at"] - t0,
+        "cpu_first_s": res["cpu_first_s"],
         "rss_mb": res["rss_mb"],
         "refused": res["refused"],
     }
@@ -198,10 +214,12 @@ def run_size(
         )
         res = json.loads(out.stdout.strip().splitlines()[-1])
         colds = [res["first_answer_at"] - t0]
+        cpus = [res["cpu_first_s"]]
         rss = [res["rss_mb"]]
         for _ in range(cold_runs - 1):
             c = cold_start(home, qfile)
             colds.append(c["cold_start_s"])
+            cpus.append(c["cpu_first_s"])
             rss.append(c["rss_mb"])
     t = res["times_ms"]
     floor50 = statistics.median(t["floor"])
@@ -219,6 +237,7 @@ def run_size(
             statistics.median(t["answer"]) / statistics.median(t["langchain"]), 2
         ),
         f"cold_start_s_{lab}": round(statistics.median(colds), 2),
+        f"cold_start_cpu_s_{lab}": round(statistics.median(cpus), 2),
         f"cold_start_runs_{lab}": len(colds),
         f"rss_mb_{lab}": round(max(rss), 1),
         f"refused_{lab}": res["refused"],
