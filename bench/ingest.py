@@ -56,14 +56,13 @@ def measure(corpus: Path, repeat: int = 3) -> dict[str, Any]:
             again = sync([corpus], settings, embedder=emb)
             reingest.append(time.perf_counter() - t)
             assert again.embedded == 0, "an unchanged re-ingest must embed nothing"
+        # Raw encode: one SentenceTransformer.encode call over the texts (it sorts them by length
+        # and batches them itself), the fastest way to embed the same texts.
         t = time.perf_counter()
-        for i in range(0, len(texts), settings.embed_batch):
-            emb.embed(texts[i : i + settings.embed_batch])
+        emb.embed(texts)
         raw.append(time.perf_counter() - t)
         t = time.perf_counter()
-        items = texts + sentences
-        for i in range(0, len(items), settings.embed_batch):
-            emb.embed(items[i : i + settings.embed_batch])
+        emb.embed(texts + sentences)
         raw_all.append(time.perf_counter() - t)
 
     med = statistics.median
@@ -77,8 +76,11 @@ def measure(corpus: Path, repeat: int = 3) -> dict[str, Any]:
         "reingest_speedup": round(med(full) / med(reingest), 1),
         "raw_encode_chunks_s": round(med(raw), 3),
         "raw_encode_chunks_and_sentences_s": round(med(raw_all), 3),
-        "ingest_over_raw_encode": round(med(raw) / med(full), 3),
-        "ingest_over_raw_encode_incl_sentences": round(med(raw_all) / med(full), 3),
+        # Ingest embeds every chunk and every sentence of it (small-to-big retrieval), so the raw
+        # encode of the same chunks is the encode of those texts: that is the ratio.
+        # The chunk-texts-only ratio says what the sentence vectors cost on top.
+        "ingest_over_raw_encode": round(med(raw_all) / med(full), 3),
+        "ingest_over_raw_encode_chunk_texts_only": round(med(raw) / med(full), 3),
         "repeat": repeat,
     }
     return out
