@@ -176,17 +176,23 @@ def _env() -> dict[str, str]:
     return env
 
 
-def cold_start(home: Path, qfile: Path) -> dict[str, float]:
-    t0 = time.time()
+def _run_python(args: list[str]) -> dict[str, Any]:
+    """Run a fresh Python process; its last stdout line is a JSON object."""
     out = subprocess.run(
-        [sys.executable, "-c", _COLD, str(home), str(qfile)],
+        [sys.executable, *args],
         capture_output=True,
         text=True,
         check=True,
         env=_env(),
         cwd=PROJECT_ROOT,
     )
-    res = json.loads(out.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def cold_start(home: Path, qfile: Path) -> dict[str, float]:
+    t0 = time.time()
+    res = _run_python(["-c", _COLD, str(home), str(qfile)])
     return {
         "cold_start_s": res["first_answer_at"] - t0,
         "cpu_first_s": res["cpu_first_s"],
@@ -204,15 +210,7 @@ def run_size(
         qfile = Path(tmp) / "questions.json"
         qfile.write_text(json.dumps({"questions": list(qs), "warmup": list(warmup)}))
         t0 = time.time()
-        out = subprocess.run(
-            [sys.executable, "-m", "bench.latency", "--child", str(home), str(qfile)],
-            capture_output=True,
-            text=True,
-            check=True,
-            env=_env(),
-            cwd=PROJECT_ROOT,
-        )
-        res = json.loads(out.stdout.strip().splitlines()[-1])
+        res = _run_python(["-m", "bench.latency", "--child", str(home), str(qfile)])
         colds = [res["first_answer_at"] - t0]
         cpus = [res["cpu_first_s"]]
         rss = [res["rss_mb"]]

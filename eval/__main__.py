@@ -105,14 +105,7 @@ def _run_beir(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive_or_zero(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must not be negative")
-    return value
+_positive_or_zero = run_cli.int_at_least(0)
 
 
 def _add_medquad(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -12,7 +12,6 @@ that raises makes the exit code 1, as does a failing suite.
 
 from __future__ import annotations
 
-import html
 import json
 import sys
 import traceback
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from citeline.config import PROJECT_ROOT
+from eval.report import bar_row, esc
 
 DEFAULT_DATA = PROJECT_ROOT.parent / "shared" / "data"
 BEIR_SETS = ("nfcorpus", "scifact")
@@ -150,29 +150,17 @@ def markdown_section(ext: External) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
 def bar_chart(items: Sequence[tuple[str, float | None]], label: str) -> str:
     """Horizontal 0..1 bars, inline SVG (no script, no external resource)."""
     row, label_w, bar_w = 20, 230, 300
     parts = [
         f'<svg width="{label_w + bar_w + 70}" height="{row * len(items) + 10}" role="img" '
-        f'aria-label="{_e(label)}">'
+        f'aria-label="{esc(label)}">'
     ]
     for i, (name, value) in enumerate(items):
         y = 5 + i * row
-        parts.append(f'<text x="0" y="{y + 13}">{_e(name)}</text>')
-        parts.append(
-            f'<rect x="{label_w}" y="{y + 3}" width="{bar_w}" height="12" fill="#eef1f4"/>'
-        )
-        if value is not None:
-            w = max(0.0, min(1.0, value)) * bar_w
-            parts.append(
-                f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="12" fill="#4b7bd1"/>'
-            )
-        parts.append(f'<text x="{label_w + bar_w + 6}" y="{y + 13}">{_e(_v(value))}</text>')
+        parts += bar_row(y, label_w, bar_w, name, value, "#4b7bd1")
+        parts.append(f'<text x="{label_w + bar_w + 6}" y="{y + 13}">{esc(_v(value))}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -183,10 +171,10 @@ def html_section(ext: External) -> str:
         out.append('<h3>BEIR (test split, hybrid retrieval)</h3><div class="charts">')
         for name, r in ext.beir.items():
             items = [(m, r[m]) for m in BEIR_METRICS]
-            out.append(f"<div><h4>{_e(name)}</h4>{bar_chart(items, 'BEIR ' + name)}")
+            out.append(f"<div><h4>{esc(name)}</h4>{bar_chart(items, 'BEIR ' + name)}")
             out.append(
-                f"<p>{_e(r['queries'])} queries, {_e(r['params']['documents'])} documents, "
-                f"{_e(r['seconds'])} s</p></div>"
+                f"<p>{esc(r['queries'])} queries, {esc(r['params']['documents'])} documents, "
+                f"{esc(r['seconds'])} s</p></div>"
             )
         out.append("</div>")
     if ext.medquad is not None:
@@ -196,13 +184,13 @@ def html_section(ext: External) -> str:
         labels = dict(SUMMARY_LABELS)
         out.append("<h3>MedQuAD</h3>")
         out.append(
-            f"<p>{_e(s['questions'])} questions over {_e(ext.medquad['documents'])} indexed "
-            f"answers, {_e(ext.medquad['seconds'])} s (details in medquad.md).</p>"
+            f"<p>{esc(s['questions'])} questions over {esc(ext.medquad['documents'])} indexed "
+            f"answers, {esc(ext.medquad['seconds'])} s (details in medquad.md).</p>"
         )
         out.append(bar_chart([(labels[k], s[k]) for k in MEDQUAD_RATES], "MedQuAD"))
         out.append("<table><tr><th>metric</th><th>value</th></tr>")
         out += [
-            f"<tr><td>{_e(label)}</td><td>{_e(_v(s[key]))}</td></tr>"
+            f"<tr><td>{esc(label)}</td><td>{esc(_v(s[key]))}</td></tr>"
             for key, label in SUMMARY_LABELS
         ]
         out.append("</table><table><tr><th>source</th><th>questions</th><th>cited</th>")
@@ -211,12 +199,12 @@ def html_section(ext: External) -> str:
             cells = (name, g["questions"], g["source_cited_rate"], g["source_supported_rate"])
             out.append(
                 "<tr>"
-                + "".join(f"<td>{_e(_v(c))}</td>" for c in (*cells, g["refusal_rate"]))
+                + "".join(f"<td>{esc(_v(c))}</td>" for c in (*cells, g["refusal_rate"]))
                 + "</tr>"
             )
         out.append("</table>")
-    out += [f"<p>skipped: {_e(s)}</p>" for s in ext.skipped]
-    out += [f'<p class="fail">error: {_e(e)}</p>' for e in ext.errors]
+    out += [f"<p>skipped: {esc(s)}</p>" for s in ext.skipped]
+    out += [f'<p class="fail">error: {esc(e)}</p>' for e in ext.errors]
     out.append("</div>")
     return "\n".join(out)
 

@@ -132,7 +132,7 @@ def markdown(result: RunResult, deltas: Sequence[Delta] | None = None) -> str:
 # -- HTML -------------------------------------------------------------------------------------
 
 
-def _e(text: object) -> str:
+def esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
@@ -150,13 +150,29 @@ code{background:#f0f2f5;padding:0 .2rem;border-radius:3px}
 """
 
 
+def bar_row(
+    y: int, label_w: int, bar_w: int, name: str, value: float | None, colour: str
+) -> list[str]:
+    """SVG of one labelled 0..1 bar: its label, the track and the filled part."""
+    parts = [
+        f'<text x="0" y="{y + 13}">{esc(name)}</text>',
+        f'<rect x="{label_w}" y="{y + 3}" width="{bar_w}" height="12" fill="#eef1f4"/>',
+    ]
+    if value is not None:
+        w = max(0.0, min(1.0, value)) * bar_w
+        parts.append(
+            f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="12" fill="{colour}"/>'
+        )
+    return parts
+
+
 def metric_chart(s: SuiteResult) -> str:
     """Horizontal bars of the 0..1 metrics, with the threshold as a tick; red when it fails."""
     row, label_w, bar_w = 20, 260, 300
     height = row * len(RATIO_METRICS) + 10
     parts = [
         f'<svg width="{label_w + bar_w + 70}" height="{height}" role="img" '
-        f'aria-label="{_e(s.suite.name)} metrics">'
+        f'aria-label="{esc(s.suite.name)} metrics">'
     ]
     for i, name in enumerate(RATIO_METRICS):
         y = 5 + i * row
@@ -164,22 +180,14 @@ def metric_chart(s: SuiteResult) -> str:
         check = next((c for c in s.checks if c.metric == name), None)
         colour = "#9aa4b2" if check is None else ("#2e9d52" if check.passed else "#d64545")
         arrow = "" if METRIC_BY_NAME[name].higher_is_better else " (lower is better)"
-        parts.append(f'<text x="0" y="{y + 13}">{_e(name + arrow)}</text>')
-        parts.append(
-            f'<rect x="{label_w}" y="{y + 3}" width="{bar_w}" height="12" fill="#eef1f4"/>'
-        )
-        if value is not None:
-            w = max(0.0, min(1.0, value)) * bar_w
-            parts.append(
-                f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="12" fill="{colour}"/>'
-            )
+        parts += bar_row(y, label_w, bar_w, name + arrow, value, colour)
         if check is not None:
             x = label_w + max(0.0, min(1.0, check.bound)) * bar_w
             parts.append(
                 f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y}" y2="{y + 18}" stroke="#1d2430" '
-                f'stroke-width="2"><title>{_e(check.name)} {check.bound:g}</title></line>'
+                f'stroke-width="2"><title>{esc(check.name)} {check.bound:g}</title></line>'
             )
-        parts.append(f'<text x="{label_w + bar_w + 6}" y="{y + 13}">{_e(fmt(value))}</text>')
+        parts.append(f'<text x="{label_w + bar_w + 6}" y="{y + 13}">{esc(fmt(value))}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -211,7 +219,7 @@ def latency_histogram(latencies: Sequence[float], bins: int = 12) -> str:
 def _answer_html(c: CaseResult) -> str:
     a = c.answer
     if a is None:
-        return f'<pre class="answer">{_e(c.error)}</pre>'
+        return f'<pre class="answer">{esc(c.error)}</pre>'
     lines = [f"refused: {a['refused']}  flags: {', '.join(a['flags']) or '-'}"]
     if a["refused"]:
         lines.append(f"refusal: {a['refusal_reason']}")
@@ -222,7 +230,7 @@ def _answer_html(c: CaseResult) -> str:
         lines += [f"- {cl['text']} {cl['citations']}" for cl in sec["claims"]]
     for r in a["references"]:
         lines.append(f"[{r['n']}] {r['doc_id']}: {r['title']} ({r['section']})")
-    return f'<div class="answer">{_e(chr(10).join(lines))}</div>'
+    return f'<div class="answer">{esc(chr(10).join(lines))}</div>'
 
 
 def _status(ok: bool) -> str:
@@ -234,7 +242,7 @@ def html_page(result: RunResult, deltas: Sequence[Delta] | None = None) -> str:
     out = [
         '<!doctype html><html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>Citeline eval {_e(info['timestamp'])}</title><style>{CSS}</style></head><body>",
+        f"<title>Citeline eval {esc(info['timestamp'])}</title><style>{CSS}</style></head><body>",
         f"<h1>Citeline eval: {_status(result.passed)}</h1>",
         "<table>",
     ]
@@ -247,7 +255,7 @@ def html_page(result: RunResult, deltas: Sequence[Delta] | None = None) -> str:
         ("support_threshold", info["settings"]["support_threshold"]),
         ("prompt hashes", ", ".join(f"{k}={v}" for k, v in info["prompt_hashes"].items())),
     ]
-    out += [f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows]
+    out += [f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows]
     out.append("</table>")
     for s in result.suites:
         out.append(_suite_html(s))
@@ -258,9 +266,9 @@ def html_page(result: RunResult, deltas: Sequence[Delta] | None = None) -> str:
             ch = "n/a" if d.change is None else f"{d.change:+.3f}"
             flag = '<span class="fail">regression</span>' if d.regressed else ""
             out.append(
-                f"<tr><td>{_e(d.suite)}</td><td>{_e(d.metric)}</td>"
-                f"<td>{_e(fmt(d.baseline, d.metric))}</td><td>{_e(fmt(d.current, d.metric))}</td>"
-                f"<td>{_e(ch)}</td><td>{flag}</td></tr>"
+                f"<tr><td>{esc(d.suite)}</td><td>{esc(d.metric)}</td>"
+                f"<td>{esc(fmt(d.baseline, d.metric))}</td><td>{esc(fmt(d.current, d.metric))}</td>"
+                f"<td>{esc(ch)}</td><td>{flag}</td></tr>"
             )
         out.append("</table>")
     out.append("</body></html>")
@@ -270,13 +278,13 @@ def html_page(result: RunResult, deltas: Sequence[Delta] | None = None) -> str:
 def _suite_html(s: SuiteResult) -> str:
     if s.skipped:
         return (
-            f'<div class="card"><h2>{_e(s.suite.name)}: <span class="skip">SKIPPED</span></h2>'
-            f"<p>{_e(s.suite.description)}</p><p>Not run: {_e(s.skipped)}.</p></div>"
+            f'<div class="card"><h2>{esc(s.suite.name)}: <span class="skip">SKIPPED</span></h2>'
+            f"<p>{esc(s.suite.description)}</p><p>Not run: {esc(s.skipped)}.</p></div>"
         )
     passed = sum(c.passed for c in s.cases)
     out = [
-        f'<div class="card"><h2>{_e(s.suite.name)}: {_status(s.passed)}</h2>',
-        f"<p>{_e(s.suite.description)}</p>",
+        f'<div class="card"><h2>{esc(s.suite.name)}: {_status(s.passed)}</h2>',
+        f"<p>{esc(s.suite.description)}</p>",
         f"<p>{len(s.cases)} cases, {passed} passed, {s.errors} errors.</p>",
         '<div class="charts"><div><h3>Metrics</h3>',
         metric_chart(s),
@@ -289,20 +297,20 @@ def _suite_html(s: SuiteResult) -> str:
         bound, verdict = _threshold_of(s, m.name)
         cls = "fail" if verdict == "FAIL" else "pass"
         out.append(
-            f"<tr><td>{_e(m.name)}</td><td>{_e(fmt(s.metrics[m.name], m.name))}</td>"
-            f'<td>{_e(bound)}</td><td class="{cls}">{_e(verdict)}</td></tr>'
+            f"<tr><td>{esc(m.name)}</td><td>{esc(fmt(s.metrics[m.name], m.name))}</td>"
+            f'<td>{esc(bound)}</td><td class="{cls}">{esc(verdict)}</td></tr>'
         )
     out.append("</table>")
-    out += [f"<p>warning: {_e(w)}</p>" for w in s.warnings]
+    out += [f"<p>warning: {esc(w)}</p>" for w in s.warnings]
     failed = [c for c in s.cases if not c.passed]
     out.append(f"<h3>Failures ({len(failed)})</h3>")
     for c in failed:
         out.append(
-            f"<details><summary><code>{_e(c.case.id)}</code> {_e(_short(c.case.question, 160))}"
+            f"<details><summary><code>{esc(c.case.id)}</code> {esc(_short(c.case.question, 160))}"
             "</summary><ul>"
         )
-        out += [f"<li>{_e(r)}</li>" for r in c.reasons]
-        out.append(f"</ul><p>Question: {_e(_short(c.case.question))}</p>")
+        out += [f"<li>{esc(r)}</li>" for r in c.reasons]
+        out.append(f"</ul><p>Question: {esc(_short(c.case.question))}</p>")
         out.append(_answer_html(c))
         out.append("</details>")
     out.append("</div>")

@@ -174,11 +174,13 @@ def chunk_id(doc_id: str, section: str, text: str) -> str:
     return hashlib.sha256(f"{doc_id}\x1f{section}\x1f{text}".encode()).hexdigest()[:32]
 
 
-def _sentences(block: Block) -> Iterator[str]:
+def _sentences(block: Block, dropped: list[str] | None = None) -> Iterator[str]:
     for s in split_sentences(block.text):
         if is_instruction(s):
             # Text addressed to the assistant ("ignore previous instructions ...") is an injection,
             # not guidance: it is never indexed, so it can neither be retrieved nor quoted.
+            if dropped is not None:
+                dropped.append(s)
             continue
         while len(s) > MAX_SENTENCE_CHARS:
             cut = s.rfind(" ", 0, MAX_SENTENCE_CHARS)
@@ -194,8 +196,10 @@ def chunk_blocks(
     blocks: list[Block],
     chunk_chars: int = CHUNK_CHARS,
     overlap: int = OVERLAP_SENTENCES,
+    dropped: list[str] | None = None,
 ) -> list[Chunk]:
-    """Chunks of one document, in reading order, duplicates removed."""
+    """Chunks of one document, in reading order, duplicates removed. Sentences left out as
+    instructions to the assistant are appended to `dropped` when it is given."""
     chunks: list[Chunk] = []
     seen: set[str] = set()
     # Consecutive blocks with the same top-level section, path and page form one run.
@@ -204,7 +208,7 @@ def chunk_blocks(
         if in_reference_section(block.path):
             continue
         block = Block(block.top, block.path, strip_citations(block.text), block.page)
-        sents = list(_sentences(block))
+        sents = list(_sentences(block, dropped))
         if not sents:
             continue
         if runs and runs[-1][0] == block.path and runs[-1][1] == block.page:

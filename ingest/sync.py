@@ -24,12 +24,10 @@ from citeline.errors import (
     StoreUnavailableError,
 )
 from citeline.faults import crash_point
-from citeline.safety import is_instruction
 from citeline.store import Index, open_index
-from citeline.text import split_sentences
 from citeline.types import Chunk
 from ingest.chunking import chunk_blocks
-from ingest.loaders import SUPPORTED, load
+from ingest.loaders import SUPPORTED, ParsedDocument, load
 
 SKIP_NAMES = ("readme", "license", "changelog")
 
@@ -199,8 +197,7 @@ GROUP_TEXTS = 2048
 class _Pending:
     """A parsed document waiting for its vectors."""
 
-    path: Path
-    parsed: Any  # ingest.loaders.Parsed
+    parsed: ParsedDocument
     chunks: list[Chunk]
     old: dict[str, tuple[str, bytes]]
     new: list[Chunk]  # the chunks that need embedding
@@ -255,10 +252,9 @@ def sync(
                 if rec and rec.content_hash == parsed.content_hash and not rebuild:
                     report.unchanged.append(doc_id)
                     continue
-                injected = sum(
-                    is_instruction(s) for b in parsed.blocks for s in split_sentences(b.text)
-                )
-                if injected:
+                dropped: list[str] = []
+                chunks = chunk_blocks(parsed.meta, parsed.blocks, dropped=dropped)
+                if injected := len(dropped):
                     report.warnings.append(
                         {
                             "path": str(path),
@@ -266,12 +262,11 @@ def sync(
                             f"{'s' if injected > 1 else ''} not indexed",
                         }
                     )
-                chunks = chunk_blocks(parsed.meta, parsed.blocks)
                 if not chunks:
                     raise LoaderError("no text to index")
                 old = idx.doc_chunk_ids(doc_id)
                 new = chunks if rebuild else [c for c in chunks if c.id not in old]
-                writer.add(_Pending(path, parsed, chunks, old, new, rec is not None))
+                writer.add(_Pending(parsed, chunks, old, new, rec is not None))
             except LoaderError as exc:
                 report.failed.append({"path": str(path), "error": str(exc)})
         writer.flush()

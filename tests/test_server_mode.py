@@ -32,7 +32,6 @@ from ingest.sync import sync
 from tests.conftest import CORPUS, copy_corpus
 from tests.forkserver import Forker
 from tests.forkserver import child_env as base_env
-from tests.test_ingest_integration import write
 
 pytestmark = [pytest.mark.server, pytest.mark.integration, pytest.mark.slow]
 
@@ -656,20 +655,13 @@ def server_state(settings: Settings) -> tuple[dict[str, str], set[str]]:
 
 
 def test_kill_9_of_a_server_ingest_converges(
-    chroma_server: ChromaServer, tmp_path: Path, memo_embedder: BatchMemo, forker: Forker
+    chroma_server: ChromaServer,
+    tmp_path: Path,
+    memo_embedder: BatchMemo,
+    forker: Forker,
+    crash_corpora: tuple[Path, Path],
 ) -> None:
-    before, after = tmp_path / "before", tmp_path / "after"
-    before.mkdir()
-    write(before, "alpha", "Alpha therapy is recommended for adults. It is taken daily.")
-    write(before, "beta", "Beta screening should be offered yearly.")
-    write(before, "delta", "Delta advice is kept as it is.")
-    after.mkdir()
-    write(
-        after, "alpha", "Alpha therapy is recommended for adults and children. It is taken daily."
-    )
-    write(after, "delta", "Delta advice is kept as it is.")
-    write(after, "gamma", "Gamma diet advice is given to every patient.")
-    write(after, "omega", "Omega checks happen each month.")
+    before, after = crash_corpora  # the library the embedded-mode crash tests use
 
     states, versions = {}, {}
     for name, folder in (("before", before), ("after", after)):
