@@ -120,15 +120,21 @@ def rank(
 ) -> tuple[list[tuple[str, float]], dict[str, float]]:
     """Ranked chunk ids with scores, and the best dense cosine seen for each chunk.
 
-    hybrid fuses three rankings: chunks by dense similarity, chunks by their best sentence's
-    dense similarity (a short, precise sentence is not diluted by its neighbours), and BM25.
+    hybrid fuses three rankings: chunks by dense similarity, BM25, and the candidates of both
+    re-ranked by their best sentence's dense similarity (a short, precise sentence is not diluted
+    by its neighbours).
     """
     depth = depth or settings.candidates
-    want_dense = mode in ("hybrid", "dense")
-    want_sent = mode in ("hybrid", "sentence") and settings.weight_sentence > 0
+    # The sentence ranking re-scores the dense and lexical candidates by their best sentence, so
+    # a sentence ranking needs both candidate lists.
+    want_sent = mode == "sentence" or (mode == "hybrid" and settings.weight_sentence > 0)
+    want_dense = mode in ("hybrid", "dense") or want_sent
+    want_lex = mode in ("hybrid", "bm25") or want_sent
     dense = index.dense_search(query_vector, depth, filters) if want_dense else []
-    sents = index.sentence_search(query_vector, depth * 3, filters) if want_sent else []
-    lexical = index.lexical_search(query, depth, filters) if mode in ("hybrid", "bm25") else []
+    lexical = index.lexical_search(query, depth, filters) if want_lex else []
+    sents = (
+        index.best_sentences([c for c, _ in (*dense, *lexical)], query_vector) if want_sent else []
+    )
     sim: dict[str, float] = {}
     for cid, s in (*dense, *sents):
         sim[cid] = max(s, sim.get(cid, -1.0))

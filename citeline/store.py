@@ -1,11 +1,17 @@
 """The index: a Chroma collection (dense) and a SQLite database (manifest, chunk texts, sentence
 vectors and an FTS5 BM25 index) kept in step.
 
+Sentence vectors (small-to-big retrieval, citation support) live in the chunk rows in SQLite and
+are only ever scored for the candidates of a query (`best_sentences`), never searched globally:
+an HNSW index of every sentence (~4.5 per chunk) cost more memory than the chunks' own (~775 MB
+of RSS at 100k chunks, bench/README.md) and most of the ingest's index writes.
+
 Embedded mode (the default: Chroma's PersistentClient under CITELINE_HOME)
 --------------------------------------------------------------------------
 Write protocol (crash-safe without a shared transaction; see `replace_documents`):
 1. upsert the document's new chunk vectors into Chroma;
-2. one SQLite transaction swaps the document's rows (manifest, chunks, FTS, sentences);
+2. one SQLite transaction swaps the document's rows (manifest, chunks and their sentence vectors,
+   FTS);
 3. delete the document's old chunk ids from Chroma.
 SQLite is the commit point: readers only return chunk ids present in SQLite, so a half-written
 Chroma is never visible, and `reconcile()` (run at the start of every ingest) deletes Chroma ids
@@ -19,7 +25,8 @@ one collection that an ingest process writes. A SQLite file in one CITELINE_HOME
 commit point, so the server holds everything and each process keeps a disposable local cache:
 
 - On the server: the chunk collection (vectors, chunk text as the document, metadata incl. the
-  chunk's sentences), the `-sentences` collection (sentence vectors, small-to-big), and a
+  chunk's sentences), the `-sentences` collection (sentence vectors: the store readers fill
+  their caches from; it is never searched), and a
   `-manifest` collection with one record per document (its metadata, content hash, ingest time,
   commit generation and the ordered list of its chunks with ordinal and page; the records carry
   a dummy 1-d vector because Chroma stores nothing without one). The manifest collection's
@@ -531,6 +538,8 @@ class Index:
         self._write_lock = threading.Lock()
         self._refresh_lock = threading.Lock()
         self._checked = float("-inf")
+        # Sentence vectors: in SQLite only when embedded; on the server too in server mode.
+        self._sentences: Any = None
         if settings.chroma_url.strip():
             self.db_path = self.home / server_cache_name(settings)
             self._server = _Server(settings, create=create)
@@ -553,7 +562,7 @@ class Index:
         if create:
             self._make_home()
         self._init_db()
-        self._collection, self._sentences = self._open_collections()
+        self._collection = self._open_collection()
 
     def _make_home(self) -> None:
         try:
@@ -589,29 +598,47 @@ class Index:
             self._local.conn = conn
         return conn
 
-    def _open_collections(self) -> tuple[Any, Any]:
-        """The chunk collection and the sentence collection (small-to-big retrieval)."""
+    def _chroma_client(self) -> Any:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
-        chroma_settings = ChromaSettings(anonymized_telemetry=False)
         try:
-            client = chromadb.PersistentClient(
-                path=str(self.home / "chroma"), settings=chroma_settings
-            )
-            # embedding_function=None: Chroma must never embed by itself (its default downloads a model).
-            return tuple(  # type: ignore[return-value]
-                client.get_or_create_collection(
-                    name,
-                    embedding_function=None,
-                    configuration={"hnsw": {"space": "cosine"}},
-                )
-                for name in (self.settings.collection, self.settings.collection + SENTENCES_SUFFIX)
+            return chromadb.PersistentClient(
+                path=str(self.home / "chroma"),
+                settings=ChromaSettings(anonymized_telemetry=False),
             )
         except Exception as exc:
             raise StoreUnavailableError(
                 f"Cannot open the Chroma collection at {self.home / 'chroma'}: {exc}"
             ) from exc
+
+    def _open_collection(self) -> Any:
+        """The chunk collection (embedded mode)."""
+        client = self._chroma_client()
+        try:
+            # embedding_function=None: Chroma must never embed by itself (its default downloads a model).
+            return client.get_or_create_collection(
+                self.settings.collection,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+            )
+        except Exception as exc:
+            raise StoreUnavailableError(
+                f"Cannot open the Chroma collection at {self.home / 'chroma'}: {exc}"
+            ) from exc
+
+    def _drop_legacy_sentences(self) -> bool:
+        """Delete the `-sentences` collection an embedded index built before sentence vectors
+        moved to SQLite only still holds (never read). True if there was one."""
+        name = self.settings.collection + SENTENCES_SUFFIX
+        client = self._chroma_client()
+        try:
+            if name not in {c.name for c in client.list_collections()}:
+                return False
+            client.delete_collection(name)
+        except Exception as exc:
+            raise self._failed("deleting the old sentence collection", exc) from exc
+        return True
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -690,7 +717,7 @@ class Index:
                     conn.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (stamp,))
                     conn.execute("COMMIT")
                 except BaseException:
-                    conn.execute("ROLLBACK")
+                    _rollback(conn)
                     raise
             return True
         raise StoreUnavailableError(
@@ -773,18 +800,25 @@ class Index:
         committed = self._committed([cid for cid, _ in hits])
         return [(cid, sim) for cid, sim in hits if cid in committed]
 
-    def sentence_search(
-        self, vector: np.ndarray, k: int, filters: Filters | None = None
-    ) -> list[tuple[str, float]]:
-        """Chunk ids ranked by their best sentence among the top-k sentences (small-to-big)."""
-        self.refresh()
-        best: dict[str, float] = {}
-        for sid, sim in self._query(self._sentences, vector, k, filters):
-            cid = sid.rsplit(":", 1)[0]
-            if cid not in best:
-                best[cid] = sim
-        committed = self._committed(list(best))
-        return [(cid, sim) for cid, sim in best.items() if cid in committed]
+    def best_sentences(self, ids: Sequence[str], vector: np.ndarray) -> list[tuple[str, float]]:
+        """The committed chunks among `ids` ranked by their best sentence's cosine with `vector`
+        (small-to-big). The sentence vectors are read from SQLite for these candidates only: no
+        index of every sentence is searched or held in memory (at 100k chunks the sentence
+        collection's HNSW index took ~775 MB of RSS once queried, bench/README.md)."""
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return []
+        q = f"SELECT id, sentence_vectors FROM chunks WHERE id IN ({','.join('?' * len(ids))})"
+        rows = [(r[0], r[1]) for r in self._conn().execute(q, ids) if r[1]]
+        if not rows:
+            return []
+        dim = vector.shape[-1]
+        mats = [np.frombuffer(blob, dtype=np.float32).reshape(-1, dim) for _, blob in rows]
+        sims = np.concatenate(mats) @ vector.astype(np.float32)
+        starts = np.cumsum([0, *(len(m) for m in mats[:-1])])
+        best = np.maximum.reduceat(sims, starts)
+        order = sorted(range(len(rows)), key=lambda i: (-best[i], rows[i][0]))
+        return [(rows[i][0], float(best[i])) for i in order]
 
     def _query(
         self, collection: Any, vector: np.ndarray, k: int, filters: Filters | None
@@ -1021,7 +1055,7 @@ class Index:
                 crash_point("before_commit")
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise
         crash_point("after_commit")
         stale = sorted(old_ids - new_ids)
@@ -1047,7 +1081,7 @@ class Index:
                 crash_point("before_remove_commit")
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise
         crash_point("after_remove_commit")
         if old_ids:
@@ -1056,7 +1090,11 @@ class Index:
     def reconcile(self) -> dict[str, int]:
         """Repair what an interrupted run left: Chroma orphans and documents missing vectors."""
         chunk_ids = self._chroma_all_ids(self._collection)
-        sentence_chunks = {i.rsplit(":", 1)[0] for i in self._chroma_all_ids(self._sentences)}
+        if self._server is not None:
+            sentence_chunks = {i.rsplit(":", 1)[0] for i in self._chroma_all_ids(self._sentences)}
+        else:  # embedded: sentence vectors are committed with their chunk rows
+            sentence_chunks = set(chunk_ids)
+            self._drop_legacy_sentences()
         if self._server is not None:
             self._server.require_lease()
             records = self._server.records(sorted(self._server.gens()))
@@ -1081,7 +1119,8 @@ class Index:
             self._server.require_lease()
             gen = self._server.commit([], sorted(self._server.gens()))
         ids = self._chroma_all_ids(self._collection)
-        ids |= {i.rsplit(":", 1)[0] for i in self._chroma_all_ids(self._sentences)}
+        if self._server is not None:
+            ids |= {i.rsplit(":", 1)[0] for i in self._chroma_all_ids(self._sentences)}
         if ids:
             self._chroma_delete(sorted(ids))
         with self._write_lock:
@@ -1208,7 +1247,9 @@ class Index:
                     metadatas=chunk_metas,
                     documents=[c.text for c in batch],
                 )
-                crash_point("between_collections")
+                crash_point("between_collections")  # embedded: after a batch of chunk vectors
+                if self._server is None:
+                    continue  # embedded: sentence vectors go into SQLite with the commit
                 s_ids, s_vecs, s_meta = [], [], []
                 for c, meta in zip(batch, metas, strict=True):
                     sv = np.frombuffer(sentence_vectors[c.id], dtype=np.float32)
@@ -1256,8 +1297,9 @@ class Index:
         try:
             for batch in self._batches(ids):
                 self._collection.delete(ids=list(batch))
-                crash_point("between_deletes")
-                self._sentences.delete(where={"chunk_id": {"$in": list(batch)}})
+                crash_point("between_deletes")  # embedded: after a batch of chunk deletes
+                if self._server is not None:
+                    self._sentences.delete(where={"chunk_id": {"$in": list(batch)}})
         except Exception as exc:
             raise self._failed("deleting vectors from Chroma", exc) from exc
 
@@ -1275,6 +1317,14 @@ class Index:
             if self._server is None:
                 raise
             raise self._failed("listing vector ids", exc) from exc
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back if a transaction is still open: after some errors (a full disk, an I/O error)
+    SQLite has already rolled it back, and a second ROLLBACK would raise "no transaction is
+    active" in place of the error that says what went wrong."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
 
 
 def _record(

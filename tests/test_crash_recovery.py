@@ -24,7 +24,7 @@ from citeline.pipeline import Engine, answer
 from citeline.store import open_index
 from tests import suite_counts
 from tests.forkserver import Forker, child_env
-from tests.test_ingest_integration import DOC
+from tests.test_ingest_integration import DOC, sentence_vector_ids
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -38,11 +38,11 @@ SCENARIOS: list[tuple[str, list[str]]] = [
     ("parsing: the second file parsed, the first already committed", ["after_parse:2"]),
     ("embedding: between two batches of gamma", ["embed_batch:3"]),
     ("embedding done, nothing written", ["after_embed:1"]),
-    ("chunk vectors written, sentence vectors not", ["between_collections:1"]),
+    ("chunk vectors: the first batch written, SQLite not", ["between_collections:1"]),
     ("dense (Chroma) written, lexical and manifest (SQLite) not", ["after_vectors:2"]),
     ("inside the SQLite transaction (manifest, chunks, FTS) before COMMIT", ["before_commit:1"]),
     ("committed; the updated document's old vectors not yet deleted", ["after_commit:1"]),
-    ("stale deletes: chunk vector deleted, its sentence vectors not", ["between_deletes:1"]),
+    ("stale deletes: the first batch of old chunk vectors deleted", ["between_deletes:1"]),
     ("the last document committed", ["after_commit:3"]),
     ("prune: inside the removal transaction", ["before_remove_commit:1"]),
     ("prune: committed, vectors not yet deleted", ["after_remove_commit:1"]),
@@ -63,7 +63,7 @@ class Snapshot:
     fts: list[str]  # FTS rows
     texts: dict[str, str]
     dense: set[str]  # Chroma chunk collection
-    sentences: set[str]  # Chroma sentence collection
+    sentences: set[str]  # stored sentence vectors (tests.test_ingest_integration)
     expected_sentences: set[str]  # "<chunk id>:<i>" for every committed chunk's sentences
 
 
@@ -87,7 +87,7 @@ def snapshot(home: Path) -> Snapshot:
             fts=[r[0] for r in conn.execute("SELECT chunk_id FROM chunks_fts")],
             texts={r[0]: r[2] for r in rows},
             dense=idx._chroma_all_ids(idx._collection),
-            sentences=idx._chroma_all_ids(idx._sentences),
+            sentences=sentence_vector_ids(idx),
             expected_sentences={f"{r[0]}:{i}" for r in rows for i in range(len(json.loads(r[3])))},
         )
     finally:

@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from citeline.config import PROJECT_ROOT, Settings
-from citeline.store import open_index
+from citeline.store import Index, open_index
 from ingest.sync import sync
+
+EMBEDDING_DIM = 384  # all-MiniLM-L6-v2
 
 pytestmark = [pytest.mark.integration]
 
@@ -64,14 +66,25 @@ def encrypted_pdf(path: Path) -> None:
         w.write(f)
 
 
+def sentence_vector_ids(idx: Index) -> set[str]:
+    """ "<chunk id>:<i>" for every stored sentence vector: embedded mode keeps them in the chunk
+    rows (SQLite, float32), server mode also in the server's sentence collection."""
+    if idx._sentences is not None:
+        return idx._chroma_all_ids(idx._sentences)
+    dim = 4 * EMBEDDING_DIM
+    rows = idx._conn().execute("SELECT id, length(sentence_vectors) FROM chunks")
+    return {f"{cid}:{i}" for cid, n in rows for i in range(n // dim)}
+
+
 def index_state(settings: Settings) -> tuple[dict[str, str], set[str], set[str]]:
     idx = open_index(settings)
     docs = {k: v.content_hash for k, v in idx.documents().items()}
     sql_ids = {r[0] for r in idx._conn().execute("SELECT id FROM chunks")}
     fts_ids = {r[0] for r in idx._conn().execute("SELECT chunk_id FROM chunks_fts")}
     chroma_ids = idx._chroma_all_ids(idx._collection)
-    sentence_chunks = {i.rsplit(":", 1)[0] for i in idx._chroma_all_ids(idx._sentences)}
+    sentence_chunks = {i.rsplit(":", 1)[0] for i in sentence_vector_ids(idx)}
     assert sentence_chunks == chroma_ids
+    assert not idx._chroma_client().list_collections()[1:], "one Chroma collection, no sentences"
     assert sql_ids == fts_ids == chroma_ids, "dense, lexical and manifest agree"
     return docs, sql_ids, chroma_ids
 
@@ -242,3 +255,31 @@ def test_upload_is_answerable_right_after_and_bad_upload_leaves_nothing(
     assert not (settings.home_path / "uploads" / "broken.pdf").exists()
     assert not (settings.home_path / "uploads" / "broken.meta.yaml").exists()
     assert sorted(index_state(settings)[0]) == ["zeta"]
+
+
+def test_an_older_index_loses_its_sentence_collection_at_the_next_ingest(
+    tmp_path: Path, settings: Settings, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    """Indexes built before sentence vectors moved to SQLite only have a `-sentences` Chroma
+    collection that nothing reads any more: the next ingest (its repair step) deletes it, and
+    the index answers the same before and after."""
+    from citeline.pipeline import answer
+    from citeline.store import SENTENCES_SUFFIX
+
+    src = tmp_path / "src"
+    src.mkdir()
+    write(src, "alpha", "Alpha therapy is recommended for adults. It is taken daily.")
+    assert not sync([src], settings, embedder=embedder).failed
+    idx = open_index(settings)
+    legacy = idx._chroma_client().get_or_create_collection(
+        settings.collection + SENTENCES_SUFFIX, embedding_function=None
+    )
+    legacy.add(ids=["x:0"], embeddings=[[0.1] * EMBEDDING_DIM])  # as an older version wrote
+    idx.close()
+    before = answer("Is alpha therapy recommended for adults?", [], settings).to_dict()
+    report = sync([src], settings, embedder=embedder)
+    assert report.unchanged == ["alpha"] and report.embedded == 0
+    index_state(settings)  # asserts a single Chroma collection
+    after = answer("Is alpha therapy recommended for adults?", [], settings).to_dict()
+    before.pop("timings_ms"), after.pop("timings_ms")
+    assert after == before and not after["refused"]

@@ -95,3 +95,23 @@ def test_filters_restrict_every_passage(corpus_settings: Settings) -> None:
 def test_no_document_crowds_out_the_rest(corpus_settings: Settings) -> None:
     ids = doc_ids(corpus_settings, "FMT guideline recommendations donor screening")
     assert max(ids.count(d) for d in ids) <= corpus_settings.max_per_doc
+
+
+def test_best_sentences_ranks_candidates_by_their_best_sentence(corpus_settings: Settings) -> None:
+    """The sentence ranking scores exactly the candidates given, by the maximum cosine over each
+    chunk's stored sentence vectors (brute force over `get_chunks` agrees), best first."""
+    import numpy as np
+
+    e = get_engine(corpus_settings)
+    q = e.embedder.embed(["Should fecal microbiota transplantation be used for depression?"])[0]
+    candidates = [c for c, _ in e.index.dense_search(q, 30)]
+    candidates += [c for c, _ in e.index.lexical_search("FMT depression", 30)]
+    ranked = e.index.best_sentences([*candidates, "no-such-chunk"], q)
+    chunks = e.index.get_chunks(candidates)
+    assert [c for c, _ in ranked] == sorted(
+        chunks, key=lambda c: (-float(np.max(chunks[c][1] @ q)), c)
+    )
+    for cid, sim in ranked:
+        assert abs(sim - float(np.max(chunks[cid][1] @ q))) < 1e-5
+    assert [s for _, s in ranked] == sorted((s for _, s in ranked), reverse=True)
+    assert len(ranked) == len(set(candidates)) > 30
