@@ -1016,18 +1016,24 @@ class Index:
         old_ids: set[str] = set()
         new_ids: set[str] = set()
         to_add: list[Chunk] = []
+        kept: list[Chunk] = []
         vectors: dict[str, np.ndarray] = {}
         sent_vecs: dict[str, bytes] = {}
         for meta, _, chunks, chunk_vectors, sentence_vectors in items:
             old_ids.update(self.doc_chunk_ids(meta.doc_id))
             new_ids.update(c.id for c in chunks)
             to_add += [c for c in chunks if c.id in chunk_vectors]
+            kept += [c for c in chunks if c.id not in chunk_vectors]
             vectors.update(chunk_vectors)
             sent_vecs.update(sentence_vectors)
         if self._server is not None:  # the server's manifest is authoritative for old chunks
             for rec in self._server.records(doc_ids).values():
                 old_ids.update(c[0] for c in rec["chunks"])
         stored = self._chroma_upsert(to_add, vectors, sent_vecs)  # 1. vectors first (invisible)
+        # Chunks kept from the old version carry their document's metadata in Chroma too, which
+        # dense-search filters read: rewrite it (a changed year, type or publisher), before the
+        # commit so that a crash leaves the document changed for the next run to finish.
+        self._chroma_update_metadata(kept)
         crash_point("after_vectors")
         now = time.time()
         gen = 0
@@ -1222,29 +1228,11 @@ class Index:
         stored: dict[str, bytes] = {}
         try:
             for batch in self._batches(chunks):
-                metas = [
-                    {
-                        **c.doc.to_chroma(),
-                        "section": c.section,
-                        "page": c.page or 0,
-                        "chunk_id": c.id,
-                    }
-                    for c in batch
-                ]
-                # Server mode: readers build their cache from the server, so the chunk carries
-                # its sentences (a function of its text, like its id).
-                chunk_metas = (
-                    [
-                        {**m, "sentences": json.dumps(list(c.sentences))}
-                        for m, c in zip(metas, batch, strict=True)
-                    ]
-                    if self._server is not None
-                    else metas
-                )
+                metas = [self._chunk_meta(c, sentences=False) for c in batch]
                 self._collection.upsert(
                     ids=[c.id for c in batch],
                     embeddings=np.stack([vectors[c.id] for c in batch]),
-                    metadatas=chunk_metas,
+                    metadatas=[self._chunk_meta(c) for c in batch],
                     documents=[c.text for c in batch],
                 )
                 crash_point("between_collections")  # embedded: after a batch of chunk vectors
@@ -1271,6 +1259,31 @@ class Index:
         except Exception as exc:
             raise self._failed("writing vectors to Chroma", exc) from exc
         return stored
+
+    def _chunk_meta(self, c: Chunk, *, sentences: bool = True) -> dict[str, Any]:
+        """A chunk's Chroma metadata: its document's (what dense-search filters read), section,
+        page and id. Server mode: readers build their cache from the server, so the chunk also
+        carries its sentences (a function of its text, like its id)."""
+        meta: dict[str, Any] = {
+            **c.doc.to_chroma(),
+            "section": c.section,
+            "page": c.page or 0,
+            "chunk_id": c.id,
+        }
+        if sentences and self._server is not None:
+            meta["sentences"] = json.dumps(list(c.sentences))
+        return meta
+
+    def _chroma_update_metadata(self, chunks: Sequence[Chunk]) -> None:
+        """Rewrite the metadata of chunks Chroma already holds (their text, id and vectors are
+        unchanged, their document's front matter may not be)."""
+        try:
+            for batch in self._batches(chunks):
+                self._collection.update(
+                    ids=[c.id for c in batch], metadatas=[self._chunk_meta(c) for c in batch]
+                )
+        except Exception as exc:
+            raise self._failed("updating chunk metadata in Chroma", exc) from exc
 
     def _stored_sentence_vectors(self, counts: dict[str, int]) -> dict[str, bytes]:
         """Sentence vectors per chunk (chunk id -> number of sentences) as the server stores

@@ -283,3 +283,50 @@ def test_an_older_index_loses_its_sentence_collection_at_the_next_ingest(
     after = answer("Is alpha therapy recommended for adults?", [], settings).to_dict()
     before.pop("timings_ms"), after.pop("timings_ms")
     assert after == before and not after["refused"]
+
+
+def test_changed_front_matter_reaches_the_filters_of_both_searches(
+    tmp_path: Path, settings: Settings, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    """A document whose metadata changes but whose text does not keeps its chunk ids and
+    vectors (nothing is embedded again), and the dense search filters on the new metadata as
+    the lexical search does: a year or type corrected in the front matter must not leave the
+    document out of (or in) filtered answers."""
+    check_front_matter_change(tmp_path, settings, settings, embedder)
+
+
+def check_front_matter_change(tmp_path: Path, writer: Settings, reader: Settings, embedder) -> None:  # type: ignore[no-untyped-def]
+    """Ingest with `writer`, change only the front matter, ingest again, search with `reader`."""
+    from citeline.store import Filters
+
+    src = tmp_path / "src"
+    src.mkdir()
+    body = "Zeta screening should be offered every year to adults at risk."
+    path = write(src, "zeta", body)
+    assert not sync([src], writer, embedder=embedder).failed
+    path.write_text(
+        path.read_text(encoding="utf-8")
+        .replace("year: 2024", "year: 2019")
+        .replace("type: Guideline", "type: Research")
+        .replace("publisher: Test Society", "publisher: Other Society"),
+        encoding="utf-8",
+    )
+    report = sync([src], writer, embedder=embedder)
+    assert report.updated == ["zeta"] and report.embedded == 0, "metadata only: no embedding"
+    idx = open_index(reader)
+    try:
+        vec = embedder.embed([body])[0]
+        for filters, found in [
+            (Filters(year_max=2020), True),
+            (Filters(year_min=2023), False),
+            (Filters(types=("Research",)), True),
+            (Filters(types=("Guideline",)), False),
+            (Filters(publishers=("Other Society",)), True),
+            (Filters(publishers=("Test Society",)), False),
+        ]:
+            dense = {c for c, _ in idx.dense_search(vec, 10, filters)}
+            lexical = {c for c, _ in idx.lexical_search("zeta screening", 10, filters)}
+            assert bool(dense) is found and bool(lexical) is found, (filters, dense, lexical)
+            assert lexical <= dense, filters
+    finally:
+        idx.close()

@@ -32,6 +32,7 @@ from ingest.sync import sync
 from tests.conftest import CORPUS, copy_corpus
 from tests.forkserver import Forker
 from tests.forkserver import child_env as base_env
+from tests.test_ingest_integration import check_front_matter_change
 
 pytestmark = [pytest.mark.server, pytest.mark.integration, pytest.mark.slow]
 
@@ -460,6 +461,17 @@ def test_restarts_with_more_than_1000_chunks_keep_answering(
         assert "Error loading hnsw index" not in server.log_text()
     finally:
         server.stop()
+
+
+def test_front_matter_change_reaches_a_replica_s_dense_filters(
+    chroma_server: ChromaServer, tmp_path: Path, memo_embedder: BatchMemo
+) -> None:
+    """Server mode: the chunk collection's metadata (dense-search filters) follows a front
+    matter change that keeps every chunk, as seen by another replica."""
+    coll = new_collection()
+    writer = srv_settings(chroma_server, tmp_path / "writer", coll)
+    reader = srv_settings(chroma_server, tmp_path / "reader", coll)
+    check_front_matter_change(tmp_path, writer, reader, memo_embedder)
 
 
 # -- a dead server -------------------------------------------------------------------------------
