@@ -41,9 +41,9 @@ def one_error_line(stderr: str) -> str:
     return lines[0]
 
 
-def new_doc(folder: Path) -> Path:
+def new_doc(folder: Path, sentences: int = 60) -> Path:
     folder.mkdir(exist_ok=True)
-    body = " ".join(f"Zeta finding number {i} is reported in this trial." for i in range(60))
+    body = " ".join(f"Zeta finding number {i} is reported in this trial." for i in range(sentences))
     p = folder / "zeta.md"
     p.write_text(DOC.format(id="zeta", title="Zeta syndrome guideline", body=body))
     return p
@@ -109,11 +109,14 @@ def test_disk_full_during_ingest(
     tmp_path: Path, forker: Forker, small_home: Path, embedder
 ) -> None:  # type: ignore[no-untyped-def]
     """A real write failure: no file may grow past the largest one already there
-    (RLIMIT_FSIZE, the way a full disk fails a write), while a new document is ingested."""
+    (RLIMIT_FSIZE, the way a full disk fails a write), while a new document is ingested. The
+    document has more sentence vectors (float32, 384 each) than that size holds, and they are
+    committed in one SQLite transaction, whose pages all go to the write-ahead log first: some
+    write must fail, whichever file the other writers happen to reuse free space in."""
     home = shutil.copytree(small_home, tmp_path / "home")
     before = snapshot(shutil.copytree(home, tmp_path / "before"))
-    src = new_doc(tmp_path / "src").parent
     largest = max(p.stat().st_size for p in home.rglob("*") if p.is_file())
+    src = new_doc(tmp_path / "src", sentences=largest // (4 * 384) + 50).parent
     run = forker.run("ingest", [str(src)], ingest_env(home), fsize=largest)
     assert run.rc == 2, (run.rc, run.stdout[-2000:], run.stderr[-3000:])
     line = one_error_line(run.stderr)
