@@ -169,6 +169,12 @@ def answer(
             + prompts.render("unknown_terms.md", terms=", ".join(cov.unknown))
         )
         return _refuse(ans, topic, retrieval.passages, timings, t0)
+    if unmentioned := cov.unmentioned():
+        # Answered from what the rest of the question matches; the words no guideline uses
+        # ("pregnancy" in "Is amitriptyline safe for IBS in pregnancy?") are not addressed, and
+        # a clinician must not read the answer as covering them.
+        notices.append(prompts.render("unmentioned_terms.md", terms=", ".join(unmentioned)))
+        flags.append("unmentioned_terms")
 
     t = time.perf_counter()
     draft = _llm_draft(llm, ans, retrieval, on_token) if llm else None

@@ -47,7 +47,10 @@ STOPWORDS = frozenset(
     very was we were what when where which while who whom why will with would you your yours
     about above after again against all am any because before below between both during each few
     further there's what's i'm tell me please also may might must shall much many there one ones
-    link linked myself yourself yourselves himself herself ourselves themselves us""".split()
+    link linked myself yourself yourselves himself herself ourselves themselves us
+    i've i'd i'll you're you've you'd we're we've they're they've it's that's let's who's here's
+    don't doesn't didn't can't won't isn't aren't wasn't weren't shouldn't wouldn't couldn't
+    haven't hasn't hadn't""".split()
 )
 
 

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 DOC_TYPES = ("Guideline", "Research", "Review", "Patient information")
-FLAGS = ("crisis", "red_flag", "out_of_scope", "injection", "truncated")
+FLAGS = ("crisis", "red_flag", "out_of_scope", "injection", "truncated", "unmentioned_terms")
 
 
 @dataclass(frozen=True)

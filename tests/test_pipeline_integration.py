@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from citeline import prompts
 from citeline.config import PROJECT_ROOT, Settings
 from citeline.conversation import Turn
 from citeline.pipeline import answer
+from citeline.render import to_markdown
 from citeline.text import numbers
 from tests.conftest import CORPUS
 
@@ -82,6 +84,33 @@ def test_medical_question_about_words_no_guideline_uses_is_refused(
     assert ans.refused and ans.claims == [] and "out_of_scope" in ans.flags
     assert unknown in ans.refusal_reason
     assert ans.disclaimer
+
+
+@pytest.mark.parametrize(
+    ("question", "unmentioned"),
+    [
+        ("Is amitriptyline safe for IBS in pregnancy?", "pregnancy"),
+        ("Is FMT safe for people on immunosuppressants?", "immunosuppressants"),
+        ("Can teenagers take probiotics for IBS?", "teenagers"),
+    ],
+)
+def test_an_answer_says_which_words_of_the_question_no_guideline_uses(
+    corpus_settings: Settings, question: str, unmentioned: str
+) -> None:
+    """The rest of the question is answered from the guidelines, but the answer must not read
+    as covering the part no guideline mentions (safety in pregnancy, with immunosuppression, in
+    teenagers). Words that carried little of the question's meaning get no notice."""
+    ans = answer(question, [], corpus_settings)
+    assert not ans.refused and ans.claims, ans.refusal_reason
+    assert "unmentioned_terms" in ans.flags
+    expected = prompts.render("unmentioned_terms.md", terms=unmentioned)
+    assert expected in ans.notices
+    assert expected in to_markdown(ans)
+    assert not any(unmentioned in c.text.lower() for c in ans.claims)
+    for q in (SEED, "What proportion of people with IBS have anxiety symptoms?"):
+        other = answer(q, [], corpus_settings)  # no unknown word; "proportion" (generic)
+        assert not other.refused and "unmentioned_terms" not in other.flags, other.notices
+        assert not other.notices
 
 
 @pytest.mark.parametrize(
