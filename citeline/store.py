@@ -627,18 +627,16 @@ class Index:
                 f"Cannot open the Chroma collection at {self.home / 'chroma'}: {exc}"
             ) from exc
 
-    def _drop_legacy_sentences(self) -> bool:
+    def _drop_legacy_sentences(self) -> None:
         """Delete the `-sentences` collection an embedded index built before sentence vectors
-        moved to SQLite only still holds (never read). True if there was one."""
+        moved to SQLite only still holds (never read)."""
         name = self.settings.collection + SENTENCES_SUFFIX
         client = self._chroma_client()
         try:
-            if name not in {c.name for c in client.list_collections()}:
-                return False
-            client.delete_collection(name)
+            if name in {c.name for c in client.list_collections()}:
+                client.delete_collection(name)
         except Exception as exc:
             raise self._failed("deleting the old sentence collection", exc) from exc
-        return True
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -1098,14 +1096,12 @@ class Index:
         chunk_ids = self._chroma_all_ids(self._collection)
         if self._server is not None:
             sentence_chunks = {i.rsplit(":", 1)[0] for i in self._chroma_all_ids(self._sentences)}
-        else:  # embedded: sentence vectors are committed with their chunk rows
-            sentence_chunks = set(chunk_ids)
-            self._drop_legacy_sentences()
-        if self._server is not None:
             self._server.require_lease()
             records = self._server.records(sorted(self._server.gens()))
             sql_ids = {c[0]: r["doc_id"] for r in records.values() for c in r["chunks"]}
-        else:
+        else:  # embedded: sentence vectors are committed with their chunk rows
+            sentence_chunks = set(chunk_ids)
+            self._drop_legacy_sentences()
             conn = self._conn()
             sql_ids = {r[0]: r[1] for r in conn.execute("SELECT id, doc_id FROM chunks")}
         orphans = sorted((chunk_ids | sentence_chunks) - set(sql_ids))
@@ -1228,7 +1224,6 @@ class Index:
         stored: dict[str, bytes] = {}
         try:
             for batch in self._batches(chunks):
-                metas = [self._chunk_meta(c, sentences=False) for c in batch]
                 self._collection.upsert(
                     ids=[c.id for c in batch],
                     embeddings=np.stack([vectors[c.id] for c in batch]),
@@ -1239,12 +1234,12 @@ class Index:
                 if self._server is None:
                     continue  # embedded: sentence vectors go into SQLite with the commit
                 s_ids, s_vecs, s_meta = [], [], []
-                for c, meta in zip(batch, metas, strict=True):
+                for c in batch:
                     sv = np.frombuffer(sentence_vectors[c.id], dtype=np.float32)
                     sv = sv.reshape(len(c.sentences), -1)
                     s_ids += [f"{c.id}:{i}" for i in range(len(c.sentences))]
                     s_vecs.append(sv)
-                    s_meta += [meta] * len(c.sentences)
+                    s_meta += [self._chunk_meta(c, sentences=False)] * len(c.sentences)
                 all_vecs = np.concatenate(s_vecs)
                 for i in range(0, len(s_ids), 1000):
                     self._sentences.upsert(
@@ -1252,10 +1247,9 @@ class Index:
                         embeddings=all_vecs[i : i + 1000],
                         metadatas=s_meta[i : i + 1000],
                     )
-                if self._server is not None:
-                    stored.update(
-                        self._stored_sentence_vectors({c.id: len(c.sentences) for c in batch})
-                    )
+                stored.update(
+                    self._stored_sentence_vectors({c.id: len(c.sentences) for c in batch})
+                )
         except Exception as exc:
             raise self._failed("writing vectors to Chroma", exc) from exc
         return stored

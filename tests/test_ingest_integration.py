@@ -71,9 +71,9 @@ def sentence_vector_ids(idx: Index) -> set[str]:
     rows (SQLite, float32), server mode also in the server's sentence collection."""
     if idx._sentences is not None:
         return idx._chroma_all_ids(idx._sentences)
-    dim = 4 * EMBEDDING_DIM
+    vector_bytes = 4 * EMBEDDING_DIM
     rows = idx._conn().execute("SELECT id, length(sentence_vectors) FROM chunks")
-    return {f"{cid}:{i}" for cid, n in rows for i in range(n // dim)}
+    return {f"{cid}:{i}" for cid, n in rows for i in range(n // vector_bytes)}
 
 
 def index_state(settings: Settings) -> tuple[dict[str, str], set[str], set[str]]:
@@ -281,7 +281,8 @@ def test_an_older_index_loses_its_sentence_collection_at_the_next_ingest(
     assert report.unchanged == ["alpha"] and report.embedded == 0
     index_state(settings)  # asserts a single Chroma collection
     after = answer("Is alpha therapy recommended for adults?", [], settings).to_dict()
-    before.pop("timings_ms"), after.pop("timings_ms")
+    before.pop("timings_ms")
+    after.pop("timings_ms")
     assert after == before and not after["refused"]
 
 
