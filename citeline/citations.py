@@ -26,6 +26,7 @@ class DraftSentence:
     text: str
     citations: list[int]
     kind: str = ""
+    lead_in: str = ""  # shown apart from the quoted words: "Yes.", "PHQ-9 (2001):"
 
 
 SupportFn = Callable[[str, int], float]

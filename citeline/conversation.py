@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from typing import TypedDict
 
-from citeline.text import STOPWORDS, words
+from citeline.question import subject_phrases
+from citeline.text import stem
 
 
 class Turn(TypedDict):
@@ -20,81 +21,89 @@ _ANAPHORIC_START = re.compile(
     r"is\s+it|are\s+they|does\s+it|do\s+they|can\s+it|why|how\s+so|same\s+for)\b",
     re.IGNORECASE,
 )
-_PRONOUN = re.compile(r"\b(it|its|this|that|these|those|they|them|their|there)\b", re.IGNORECASE)
-_FILLER = {
-    "what",
-    "about",
-    "how",
-    "and",
-    "also",
-    "but",
-    "so",
-    "then",
-    "does",
-    "do",
-    "is",
-    "are",
-    "can",
-    "why",
-    "same",
-    "for",
-    "tell",
-    "more",
-    "else",
-    "explain",
-    "please",
-    "ok",
-    "okay",
-}
-SHORT_QUESTION_WORDS = 4
-TOPIC_WORDS = 8
-
-
-def topic_terms(text: str) -> list[str]:
-    """The content words of a query, in order, without duplicates."""
-    out: list[str] = []
-    for w in words(text):
-        if w in STOPWORDS or w in _FILLER or len(w) < 2 or w in out:
-            continue
-        out.append(w)
-    return out
-
-
-def needs_context(question: str) -> bool:
-    own = topic_terms(question)
-    return (
-        len(own) <= SHORT_QUESTION_WORDS
-        and bool(_ANAPHORIC_START.search(question) or _PRONOUN.search(question))
-    ) or len(own) <= 1
+MAX_PHRASES = 3
+# A pronoun that stands for the conversation's subject.
+_PRONOUN_SUBJECT = re.compile(r"\b(it|they|them|this|that|these|those)\b", re.IGNORECASE)
 
 
 def resolve(
     question: str,
     history: Sequence[Turn] | None = None,
     condense: Callable[[str, Sequence[Turn]], str] | None = None,
+    entities: Set[str] | None = None,
 ) -> str:
-    """The standalone query for `question`.
+    """The standalone query for `question`, written as a question.
 
-    Without an LLM (`condense` None) the topic of earlier user turns is carried into short or
-    anaphoric follow-ups: "what about treatment?" after "Is there a link between gut health and
-    mental health?" searches "treatment gut health mental health". Earlier turns are resolved in
-    order, so a third turn inherits the topic the second one inherited.
+    Without an LLM (`condense` None) a turn without a subject of its own inherits the
+    conversation's subject (its main entity, not a bag of recent words): "Is it safe in
+    pregnancy?" after "What dose of amitriptyline is used for IBS?" searches "Is amitriptyline
+    safe in pregnancy?"; "How long should the strict phase last?" after "What is the low FODMAP
+    diet?" searches "How long should the strict phase last (low FODMAP diet)?". A turn that names
+    a new subject drops the old one, unless it asks "what about X?", which keeps the old subject
+    as its frame. `entities` are the stems the library's titles use: a subject must name one (or
+    be an acronym) to count as a subject of its own; None counts every subject word.
     """
     question = question.strip()
-    users = [t["content"] for t in (history or []) if t.get("role") == "user" and t.get("content")]
+    turns = list(history or [])
+    users = [t["content"] for t in turns if t.get("role") == "user" and t.get("content")]
     if not users:
         return question
     if condense is not None:
-        return condense(question, history or []).strip() or question
-    topic = ""
+        return condense(question, turns).strip() or question
+    subject: list[str] = []
     for previous in users:
-        topic = _merge(previous, topic)
-    return _merge(question, topic)
+        subject = _next_subject(previous, subject, entities)
+    if not subject:
+        last = next((t["content"] for t in reversed(turns) if t.get("role") == "assistant"), "")
+        subject = own_subject(last, entities)[:1]
+    return _rewrite(question, subject, entities)
 
 
-def _merge(question: str, topic: str) -> str:
-    if not topic or not needs_context(question):
+def own_subject(text: str, entities: Set[str] | None = None) -> list[str]:
+    """The subject phrases a text names itself ("gut health", "mental health")."""
+    out: list[str] = []
+    # "What about X?" names X as its subject, whatever the library calls it.
+    anyway = entities is None or bool(_ANAPHORIC_START.search(text))
+    for phrase in subject_phrases(text):
+        tokens = phrase.split()
+        named = anyway or any(
+            stem(t.lower()) in (entities or ()) or (t.isupper() and len(t) > 1) for t in tokens
+        )
+        if text.lstrip().startswith(phrase) and not tokens[0].isupper():
+            phrase = phrase[:1].lower() + phrase[1:]  # capitalised only as a sentence's start
+        if named and phrase.lower() not in (o.lower() for o in out):
+            out.append(phrase)
+    return out
+
+
+def _next_subject(question: str, subject: list[str], entities: Set[str] | None) -> list[str]:
+    own = own_subject(question, entities)
+    if not own:
+        return subject
+    if _ANAPHORIC_START.search(question):
+        return (own + [s for s in subject if s.lower() not in (o.lower() for o in own)])[
+            :MAX_PHRASES
+        ]
+    return own[:MAX_PHRASES]
+
+
+def _rewrite(question: str, subject: list[str], entities: Set[str] | None) -> str:
+    if not subject:
         return question
-    own = topic_terms(question)
-    carried = [t for t in topic_terms(topic) if t not in own][:TOPIC_WORDS]
-    return " ".join(own + carried) if own else " ".join(carried)
+    own = own_subject(question, entities)
+    if own and not _ANAPHORIC_START.search(question):
+        return question  # a new subject drops the old one
+    body = question.rstrip(" ?.!")
+    rest = [s for s in subject if s.lower() not in (o.lower() for o in own)]
+    if not rest:
+        return question
+    if not own and _PRONOUN_SUBJECT.search(body):
+        body = _PRONOUN_SUBJECT.sub(rest[0], body, count=1)
+        rest = rest[1:]
+        if not rest:
+            return body + "?"
+    return f"{body} ({_and(rest)})?"
+
+
+def _and(phrases: list[str]) -> str:
+    return phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " and " + phrases[-1]

@@ -1,4 +1,9 @@
-"""answer(question, history, settings) -> Answer: the one entry point of the app, CLI and eval."""
+"""answer(question, history, settings) -> Answer: the one entry point of the app, CLI and eval.
+
+The answer path is a sequence of named steps over one `Run`: resolve, screen, retrieve, scope,
+draft, enforce, assemble. A step returns True when the answer is final (a refusal, built by
+`refuse()` in one place); the timings of every step are recorded.
+"""
 
 from __future__ import annotations
 
@@ -6,53 +11,29 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from citeline import prompts
-from citeline.answerers import extractive
+from citeline.answerers import extractive, scoring
 from citeline.answerers.llm import LLMAnswerer, LLMError
+from citeline.assemble import assemble_answer, filters_shown, matching_documents
 from citeline.citations import DraftSentence, enforce, make_support_fn
 from citeline.config import Settings
 from citeline.conversation import Turn, resolve
 from citeline.embeddings import Embedder, get_embedder
-from citeline.retrieve import Retrieval, coverage, search
-from citeline.safety import is_instruction, screen
+from citeline.question import Intent, analyse, stems_of
+from citeline.retrieve import Retrieval, coverage, search, select
+from citeline.safety import Screen, is_instruction, screen
 from citeline.store import Filters, Index, open_index
 from citeline.text import normalize
-from citeline.types import Answer, Claim, Reference, RemovedClaim, Section
+from citeline.types import Answer, Claim, RemovedClaim
 
 logger = logging.getLogger(__name__)
 
 # Refusals name documents at least this fraction of the floor as "nearby" (closer ones only).
 NEARBY_FRACTION = 0.7
-GENERIC_SECTIONS = {
-    "key points",
-    "introduction",
-    "summary",
-    "overview",
-    "text",
-    "background",
-    "references",
-    "sources",
-    "other findings",
-    "findings",
-    "key findings",
-    "caveats",
-    "methods",
-    "study design",
-    "results",
-    "evidence",
-    "recommendations",
-    "clinical implications",
-    "interpretation",
-    "conclusions",
-    "discussion",
-    "limitations",
-    "what this means for patients",
-    "context",
-}
 
 
 @dataclass
@@ -62,6 +43,15 @@ class Engine:
     settings: Settings
     index: Index
     embedder: Embedder
+    _entities: tuple[int, frozenset[str]] | None = None
+
+    def entities(self) -> frozenset[str]:
+        """Stems of the words the library's titles use (what counts as naming a subject)."""
+        version = self.index.version()
+        if self._entities is None or self._entities[0] != version:
+            titles = " ".join(r.meta.title for r in self.index.documents().values())
+            self._entities = (version, frozenset(stems_of(titles)))
+        return self._entities[1]
 
 
 _engines: dict[tuple[str, ...], Engine] = {}
@@ -85,6 +75,39 @@ def reset_engines() -> None:
         _engines.clear()
 
 
+@dataclass
+class Run:
+    """One question on its way to an answer."""
+
+    ans: Answer
+    settings: Settings
+    history: Sequence[Turn]
+    filters: Filters | None
+    engine_given: Engine | None
+    on_token: Callable[[str], None] | None
+    llm: LLMAnswerer | None = None
+    checked: Screen | None = None
+    engine: Engine | None = None
+    retrieval: Retrieval | None = None
+    intent: Intent = field(default_factory=lambda: Intent("general"))
+    candidates: list[scoring.Candidate] = field(default_factory=list)
+    draft: list[DraftSentence] = field(default_factory=list)
+    from_llm: bool = False
+    not_given: bool = False
+    claims: list[Claim] = field(default_factory=list)
+
+    @property
+    def eng(self) -> Engine:
+        if self.engine is None:
+            self.engine = self.engine_given or get_engine(self.settings)
+        return self.engine
+
+    @property
+    def ret(self) -> Retrieval:
+        assert self.retrieval is not None
+        return self.retrieval
+
+
 def answer(
     question: str,
     history: Sequence[Turn] | None = None,
@@ -103,131 +126,225 @@ def answer(
     settings = settings or Settings.from_env()
     audience = audience or settings.audience
     t0 = time.perf_counter()
-    timings: dict[str, float] = {}
-    notices: list[str] = []
-    flags: list[str] = []
-
-    question = normalize(question or "")
-    # Screen the whole text before any truncation: a crisis sentence may come late.
-    checked = screen(question, settings.locale)
-    if len(question) > settings.max_question_chars:
-        question = question[: settings.max_question_chars]
-        notices.append(prompts.render("truncated.md", limit=settings.max_question_chars))
-        flags.append("truncated")
     ans = Answer(
-        question=question,
-        standalone_query=question,
+        question=normalize(question or ""),
+        standalone_query="",
         audience=audience,
         disclaimer=prompts.disclaimer(audience),
-        notices=notices,
-        flags=flags,
+        filters=filters_shown(filters),
     )
-    if not question:
-        return _refuse(ans, "an empty question", [], timings, t0)
+    run = Run(ans, settings, list(history or []), filters, engine, on_token)
+    timings: dict[str, float] = {}
+    for step in STEPS:
+        t = time.perf_counter()
+        final = step(run)
+        timings[step.__name__.removesuffix("_step")] = _ms(t)
+        if final:
+            break
+    ans.timings_ms = {**timings, "total": _ms(t0)}
+    return ans
 
-    llm = LLMAnswerer(settings) if settings.llm != "none" else None
-    condense = llm.condense if llm and not checked.crisis else None
-    ans.standalone_query = resolve(question, history, condense)
-    timings["resolve"] = _ms(t0)
 
-    flags.extend(checked.flags)
-    notices[:0] = checked.notices  # safety notices are shown first
-    if checked.crisis:
-        ans.refused = True
-        ans.refusal_reason = "crisis"
-        ans.timings_ms = {**timings, "total": _ms(t0)}
-        return ans
+def resolve_step(run: Run) -> bool:
+    """Screen the whole text before any truncation (a crisis sentence may come late), truncate,
+    and turn a follow-up into the standalone query searched."""
+    ans, settings = run.ans, run.settings
+    run.checked = screen(ans.question, settings.locale)
+    if len(ans.question) > settings.max_question_chars:
+        ans.question = ans.question[: settings.max_question_chars]
+        ans.notices.append(prompts.render("truncated.md", limit=settings.max_question_chars))
+        ans.flags.append("truncated")
+    ans.standalone_query = ans.question
+    if not ans.question:
+        return refuse(run, "an empty question")
+    run.llm = LLMAnswerer(settings) if settings.llm != "none" else None
+    condense = run.llm.condense if run.llm and not run.checked.crisis else None
+    entities: frozenset[str] | None = None
+    if run.history and condense is None and not run.checked.crisis:
+        unknown = run.eng.index.unknown_terms(ans.question.lower().split())
+        entities = run.eng.entities() | stems_of(" ".join(unknown))
+    ans.standalone_query = resolve(ans.question, run.history, condense, entities)
+    return False
 
-    engine = engine or get_engine(settings)
-    t = time.perf_counter()
-    retrieval = search(
-        engine.index,
-        engine.embedder,
+
+def screen_step(run: Run) -> bool:
+    """Crisis text is routed to crisis lines first; alarm symptoms add a notice."""
+    assert run.checked is not None
+    run.ans.flags.extend(run.checked.flags)
+    run.ans.notices[:0] = run.checked.notices  # safety notices are shown first
+    if run.checked.crisis:
+        run.ans.refused = True
+        run.ans.refusal_reason = "crisis"
+        return True
+    return False
+
+
+def retrieve_step(run: Run) -> bool:
+    """Hybrid retrieval; filters that leave no document and passages below the relevance floor
+    are refusals."""
+    ans, settings, eng = run.ans, run.settings, run.eng
+    if (
+        run.filters
+        and not run.filters.is_empty()
+        and not matching_documents(eng.index, run.filters)
+    ):
+        ans.flags.append("no_matching_documents")
+        return refuse(run, "", kind="filters")
+    run.retrieval = search(
+        eng.index,
+        eng.embedder,
         ans.standalone_query,
         settings,
-        filters=filters,
-        audience=audience,
+        filters=run.filters,
+        audience=ans.audience,
     )
-    timings["retrieve"] = _ms(t)
-    if retrieval.below_floor(settings.relevance_floor):
-        flags.append("out_of_scope")
-        nearby = [
-            p for p in retrieval.passages if p.dense >= NEARBY_FRACTION * settings.relevance_floor
-        ]
-        return _refuse(ans, _topic(ans.standalone_query), nearby, timings, t0)
-    cov = coverage(engine.index, engine.embedder, ans.standalone_query, retrieval.query_vector)
+    if run.ret.below_floor(settings.relevance_floor):
+        ans.flags.append("out_of_scope")
+        floor = NEARBY_FRACTION * settings.relevance_floor
+        return refuse(
+            run, _topic(ans.standalone_query), [p for p in run.ret.passages if p.dense >= floor]
+        )
+    return False
+
+
+def scope_step(run: Run) -> bool:
+    """Words no guideline uses: refuse when they carry the question or name its subject; say so
+    when they narrow it. Then score the pool's sentences as answers and re-select the passages
+    (the per-document cap applies after sentence scoring)."""
+    ans, settings, eng, ret = run.ans, run.settings, run.eng, run.ret
+    cov = coverage(eng.index, eng.embedder, ans.standalone_query, ret.query_vector)
+    run.intent = analyse(ans.standalone_query)
+    unknown_stems = stems_of(" ".join(cov.unknown))
     if cov.out_of_scope(
         settings.coverage_floor,
         settings.coverage_hard_floor,
-        retrieval.best_relevance,
+        ret.best_relevance,
         settings.unknown_term_floor,
     ):
-        flags.append("out_of_scope")
+        ans.flags.append("out_of_scope")
         topic = (
             _topic(ans.standalone_query)
             + " "
             + prompts.render("unknown_terms.md", terms=", ".join(cov.unknown))
         )
-        return _refuse(ans, topic, retrieval.passages, timings, t0)
+        return refuse(run, topic, ret.passages)
+    if run.intent.main and run.intent.main in unknown_stems and cov.unmentioned():
+        # The subject itself is named by no indexed document: "sertraline" in "What dose of
+        # sertraline is used for IBS?" must not be answered with another drug's dose.
+        ans.flags.append("out_of_scope")
+        word = next(w for w in run.intent.subject_words if stems_of(w) & unknown_stems)
+        return refuse(run, word, ret.passages, kind="not_mentioned")
     if unmentioned := cov.unmentioned():
-        # Answered from what the rest of the question matches; the words no guideline uses
-        # ("pregnancy" in "Is amitriptyline safe for IBS in pregnancy?") are not addressed, and
-        # a clinician must not read the answer as covering them.
-        notices.append(prompts.render("unmentioned_terms.md", terms=", ".join(unmentioned)))
-        flags.append("unmentioned_terms")
+        ans.notices.append(prompts.render("unmentioned_terms.md", terms=", ".join(unmentioned)))
+        ans.flags.append("unmentioned_terms")
+    cands = scoring.candidates(
+        ans.standalone_query,
+        run.intent,
+        ret.pool or ret.passages,
+        ret.sentence_vectors,
+        ret.query_vector,
+        ans.audience,
+    )
+    best: dict[int, float] = {}
+    for c in cands:
+        best[c.n] = max(best.get(c.n, -9.0), c.score)
+    ranked = sorted(ret.pool or ret.passages, key=lambda p: -best.get(p.n, p.score - 1.0))
+    chosen = select(ranked, settings.top_k, settings.max_per_doc)
+    renumber = {id(p.chunk): p.n for p in chosen}
+    by_old = {p.n: p for p in ret.pool or ret.passages}
+    run.candidates = []
+    for c in cands:
+        new = renumber.get(id(by_old[c.n].chunk))
+        if new is not None:
+            c.n = new
+            run.candidates.append(c)
+    ret.passages = chosen
+    return False
 
-    t = time.perf_counter()
-    draft = _llm_draft(llm, ans, retrieval, on_token) if llm else None
-    from_llm = draft is not None
-    if draft is None:  # no LLM configured, or it failed (a notice says so)
-        draft = _extractive_draft(ans, retrieval, settings)
-    timings["compose"] = _ms(t)
-    t = time.perf_counter()
-    claims, removed = _enforce(engine.embedder, retrieval, draft, settings.support_threshold)
-    if from_llm and not claims:
+
+def draft_step(run: Run) -> bool:
+    """The language model's draft when one is configured and answers, else the extractive one."""
+    if run.llm:
+        run.draft = _llm_draft(run) or []
+        run.from_llm = bool(run.draft)
+    if not run.from_llm:
+        run.draft = _extractive_draft(run)
+    return False
+
+
+def enforce_step(run: Run) -> bool:
+    """Every sentence must cite a passage that supports it; unsupported ones are removed."""
+    ans, ret = run.ans, run.ret
+    claims, removed = _enforce(run.eng.embedder, ret, run.draft, run.settings.support_threshold)
+    if run.from_llm and not claims:
         # Nothing the model wrote is supported by its citations. The passages are relevant (they
         # passed the floor), so "the guidelines do not address this" would be false: show the
         # extractive answer instead, and say why. The model's sentences stay in removed_claims.
         ans.notices.append(prompts.render("llm_unsupported.md", backend=ans.backend))
         ans.backend = "extractive"
         claims, more = _enforce(
-            engine.embedder,
-            retrieval,
-            _extractive_draft(ans, retrieval, settings),
-            settings.support_threshold,
+            run.eng.embedder, ret, _extractive_draft(run), run.settings.support_threshold
         )
         removed += more
     ans.removed_claims = removed
-    timings["enforce"] = _ms(t)
+    run.claims = claims
     if not claims:
-        flags.append("out_of_scope")
-        return _refuse(ans, _topic(ans.standalone_query), retrieval.passages, timings, t0)
-
-    _assemble(ans, claims, retrieval)
-    ans.timings_ms = {**timings, "total": _ms(t0)}
-    return ans
+        ans.flags.append("out_of_scope")
+        return refuse(run, _topic(ans.standalone_query), ret.passages)
+    return False
 
 
-def _extractive_draft(ans: Answer, retrieval: Retrieval, settings: Settings) -> list[DraftSentence]:
-    verdict, bullets = extractive.compose(
-        ans.standalone_query,
-        retrieval,
-        floor=settings.sentence_floor,
-        max_bullets=settings.max_bullets,
-        audience=ans.audience,
+def assemble_step(run: Run) -> bool:
+    """Verdict, sections in the clinical order, references, follow-ups, the not-given line."""
+    if run.not_given:
+        intent = run.intent
+        subject = next(
+            (p for p in intent.phrases if intent.main in stems_of(p)), intent.subject_words[0]
+        )
+        run.ans.not_given = prompts.render(
+            "not_given.md", property=_property_name(intent), subject=subject
+        )
+        run.ans.flags.append("not_given")
+    assemble_answer(run.ans, run.claims, run.ret, run.intent, run.eng.index)
+    return True
+
+
+STEPS: list[Callable[[Run], bool]] = [
+    resolve_step,
+    screen_step,
+    retrieve_step,
+    scope_step,
+    draft_step,
+    enforce_step,
+    assemble_step,
+]
+
+
+def _property_name(intent: Intent) -> str:
+    from citeline.question import PROPERTY_NAME
+
+    return PROPERTY_NAME.get(intent.kind, "answer")
+
+
+def _extractive_draft(run: Run) -> list[DraftSentence]:
+    comp = extractive.compose(
+        run.ans.standalone_query,
+        run.intent,
+        run.candidates,
+        floor=run.settings.sentence_floor,
+        max_bullets=run.settings.max_bullets,
+        max_per_doc=run.settings.max_per_doc,
     )
-    return ([verdict] if verdict else []) + bullets
+    run.not_given = comp.not_given
+    return ([comp.verdict] if comp.verdict else []) + comp.bullets
 
 
-def _llm_draft(
-    llm: LLMAnswerer,
-    ans: Answer,
-    retrieval: Retrieval,
-    on_token: Callable[[str], None] | None,
-) -> list[DraftSentence] | None:
+def _llm_draft(run: Run) -> list[DraftSentence] | None:
     """The language model's draft, or None with a fallback notice: never an exception."""
+    llm, ans = run.llm, run.ans
+    assert llm is not None
     try:
-        draft = llm.draft(ans.standalone_query, retrieval, ans.audience, on_token)
+        draft = llm.draft(ans.standalone_query, run.ret, ans.audience, run.on_token)
     except LLMError as exc:
         ans.notices.append(llm.notice(exc.reason))
         return None
@@ -257,83 +374,11 @@ def _enforce(
     for c in [c for c in claims if is_instruction(c.text)]:
         claims.remove(c)
         removed.append(RemovedClaim(c.text, list(c.citations), "instruction-like text"))
-    kinds = {d.text: d.kind for d in draft}
+    by_text = {d.text: d for d in draft}
     for c in claims:
-        c.kind = kinds.get(c.text, "")
+        c.kind = by_text[c.text].kind if c.text in by_text else ""
+        c.lead_in = by_text[c.text].lead_in if c.text in by_text else ""
     return claims, removed
-
-
-def _assemble(ans: Answer, claims: list[Claim], retrieval: Retrieval) -> None:
-    """Verdict, sections in display order, references renumbered to the cited passages only."""
-    cited = sorted(
-        {n for c in claims for n in c.citations},
-        key=lambda n: min(i for i, c in enumerate(claims) if n in c.citations),
-    )
-    renumber = {old: new for new, old in enumerate(cited, start=1)}
-    for c in claims:
-        c.citations = sorted(renumber[n] for n in c.citations)
-    verdict = next((c for c in claims if c.kind == "verdict"), claims[0])
-    ans.verdict = verdict
-    order = [h for h, _ in extractive.SECTIONS] + [extractive.OTHER_SECTION]
-    groups: dict[str, list[Claim]] = {}
-    for c in claims:
-        if c is not verdict:
-            groups.setdefault(c.kind if c.kind in order else extractive.OTHER_SECTION, []).append(c)
-    ans.sections = [Section(h, groups[h]) for h in order if h in groups]
-    by_n = {p.n: p for p in retrieval.passages}
-    for old in cited:
-        p = by_n[old]
-        highlights = [c.text for c in claims if renumber[old] in c.citations]
-        ans.references.append(
-            Reference(
-                n=renumber[old],
-                doc_id=p.doc.doc_id,
-                title=p.doc.title,
-                publisher=p.doc.publisher,
-                year=p.doc.year,
-                type=p.doc.type,
-                url=p.doc.url,
-                section=p.chunk.section,
-                page=p.chunk.page,
-                passage=p.chunk.text,
-                highlights=highlights,
-            )
-        )
-    ans.follow_ups = _follow_ups(ans, retrieval, set(cited))
-    if ans.audience == "patient":
-        ans.glossary = _glossary(claims)
-
-
-def _follow_ups(ans: Answer, retrieval: Retrieval, cited: set[int], limit: int = 3) -> list[str]:
-    """Questions about what the retrieved guidelines cover and the answer did not use."""
-    out: list[str] = []
-    shown = " ".join(c.text.lower() for c in ans.claims)
-    for p in retrieval.passages:
-        if p.n in cited:
-            continue
-        topic = p.chunk.section.split(" > ")[-1].strip()
-        if not topic or topic.lower() in GENERIC_SECTIONS or topic.lower().startswith("page "):
-            q = f"What does “{p.doc.title}” say?"
-        elif topic.lower() in shown:
-            continue
-        else:
-            q = f"What do the guidelines say about {topic[0].lower() + topic[1:]}?"
-        if q not in out:
-            out.append(q)
-        if len(out) >= limit:
-            break
-    return out
-
-
-def _glossary(claims: list[Claim]) -> list[dict[str, str]]:
-    terms: dict[str, str] = prompts.data("glossary.yaml")
-    text = " ".join(c.text for c in claims).lower()
-    out, seen = [], set()
-    for term, meaning in terms.items():
-        if term.lower() in text and meaning not in seen:
-            out.append({"term": term, "meaning": meaning})
-            seen.add(meaning)
-    return out
 
 
 def _topic(query: str) -> str:
@@ -341,17 +386,26 @@ def _topic(query: str) -> str:
     return f"“{q[:160]}”" if q else "this question"
 
 
-def _refuse(
-    ans: Answer, topic: str, nearby: Sequence, timings: dict[str, float], t0: float
-) -> Answer:
+def refuse(run: Run, topic: str, nearby: Sequence = (), *, kind: str = "topic") -> bool:
+    """The one place refusals are worded: a topic not addressed, a subject no document
+    mentions, or filters that match no document."""
+    ans = run.ans
     ans.refused = True
-    text = prompts.render("refusal.md", topic=topic)
+    if kind == "filters":
+        text = prompts.render("no_matching_documents.md", filters=_describe(ans.filters))
+    elif kind == "not_mentioned":
+        text = prompts.render("not_mentioned.md", subject=topic)
+    else:
+        text = prompts.render("refusal.md", topic=topic)
     titles = list(dict.fromkeys(p.doc.title for p in nearby))[:3]
     if titles:
         text += " " + prompts.render("nearby.md", titles="; ".join(titles))
     ans.refusal_reason = text
-    ans.timings_ms = {**timings, "total": _ms(t0)}
-    return ans
+    return True
+
+
+def _describe(filters: dict) -> str:
+    return "; ".join(f"{k}: {v}" for k, v in filters.items()) or "none"
 
 
 def _ms(t0: float) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from citeline.types import Answer
+from citeline.types import Answer, Claim
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!<>|~$:])")
 
@@ -18,6 +18,13 @@ def cites(ns: list[int]) -> str:
     return "".join(f"[{n}]" for n in ns)
 
 
+def claim_line(c: Claim, *, escape: bool = False) -> str:
+    """A claim as shown: its lead-in in italics, apart from the quoted words, then the quote."""
+    text = esc(c.text) if escape else c.text
+    lead = esc(c.lead_in) if escape else c.lead_in
+    return f"*{lead}* {text}" if c.lead_in else text
+
+
 def to_markdown(ans: Answer, *, heading_level: int = 3) -> str:
     h = "#" * heading_level
     out: list[str] = []
@@ -25,15 +32,22 @@ def to_markdown(ans: Answer, *, heading_level: int = 3) -> str:
         out.append(f"> **Notice:** {notice}\n")
     if ans.standalone_query and ans.standalone_query != ans.question:
         out.append(f"_Searched for: {ans.standalone_query}_\n")
+    if ans.filters:
+        shown = "; ".join(f"{k}: {v}" for k, v in ans.filters.items())
+        out.append(f"_Filters: {shown}_\n")
     if ans.refused:
         if ans.refusal_reason and ans.refusal_reason != "crisis":
             out.append(ans.refusal_reason + "\n")
     else:
+        if ans.not_given:
+            out.append(f"**{ans.not_given}**\n")
         if ans.verdict:
-            out.append(f"**{ans.verdict.text}** {cites(ans.verdict.citations)}\n")
+            v = ans.verdict
+            lead = f"*{v.lead_in}* " if v.lead_in else ""
+            out.append(f"{lead}**{v.text}** {cites(v.citations)}\n")
         for section in ans.sections:
             out.append(f"{h} {section.heading}\n")
-            out.extend(f"- {c.text} {cites(c.citations)}" for c in section.claims)
+            out.extend(f"- {claim_line(c)} {cites(c.citations)}" for c in section.claims)
             out.append("")
         if ans.glossary:
             out.append(f"{h} Terms explained\n")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -43,6 +43,9 @@ class Retrieval:
     query_vector: np.ndarray
     best_relevance: float
     sentence_vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    # Every fused candidate, uncapped, in rank order: the answerer re-selects from it after it
+    # scored the sentences, so the best-answering passage is never dropped by the cap.
+    pool: list[Passage] = field(default_factory=list)
 
     def below_floor(self, floor: float) -> bool:
         return not self.passages or self.best_relevance < floor
@@ -197,44 +200,50 @@ def search(
         candidates.append((score, chunk, relevance, svecs))
     candidates.sort(key=lambda t: -t[0])
 
-    kept: list[tuple[float, Chunk, float, np.ndarray]] = []
+    pool = [
+        Passage(n=i, chunk=c, score=s, dense=rel) for i, (s, c, rel, _) in enumerate(candidates, 1)
+    ]
+    vectors = {c.id: v for _, c, _, v in candidates}
+    passages = select(pool, settings.top_k, settings.max_per_doc)
+    best = max((p.dense for p in passages), default=0.0)
+    return Retrieval(passages, qvec, best, vectors, pool)
+
+
+def select(ranked: Sequence[Passage], top_k: int, max_per_doc: int) -> list[Passage]:
+    """The top_k passages of a ranked pool, renumbered [1..n]: near-duplicates dropped, at most
+    `max_per_doc` per document while other documents can fill the places."""
+    kept: list[Passage] = []
     per_doc: dict[str, int] = {}
     seen_words: list[set[str]] = []
-    for cand in candidates:
-        chunk = cand[1]
-        if per_doc.get(chunk.doc.doc_id, 0) >= settings.max_per_doc:
-            continue
-        cw = set(content_words(chunk.text))
+    skipped: list[Passage] = []
+    for p in ranked:
+        cw = set(content_words(p.chunk.text))
         if any(_jaccard(cw, other) >= NEAR_DUPLICATE_JACCARD for other in seen_words):
             continue
-        kept.append(cand)
+        if per_doc.get(p.doc.doc_id, 0) >= max_per_doc:
+            skipped.append(p)
+            continue
+        kept.append(p)
         seen_words.append(cw)
-        per_doc[chunk.doc.doc_id] = per_doc.get(chunk.doc.doc_id, 0) + 1
-        if len(kept) >= settings.top_k:
+        per_doc[p.doc.doc_id] = per_doc.get(p.doc.doc_id, 0) + 1
+        if len(kept) >= top_k:
             break
-    if len(kept) < settings.top_k:
+    if len(kept) < top_k:
         # The cap keeps one document from crowding out the others. When the pool has too few
         # other documents to fill top_k (a library of one long guideline, a narrow filter), it
         # would only throw relevant passages away (the CDC opioid guideline's Recommendation 6
         # was the third-best passage of its own question): capped passages fill the places left.
-        taken = {c[1].id for c in kept}
-        for cand in candidates:
-            if cand[1].id in taken:
-                continue
-            cw = set(content_words(cand[1].text))
+        order = {id(p): i for i, p in enumerate(ranked)}
+        for p in skipped:
+            cw = set(content_words(p.chunk.text))
             if any(_jaccard(cw, other) >= NEAR_DUPLICATE_JACCARD for other in seen_words):
                 continue
-            kept.append(cand)
+            kept.append(p)
             seen_words.append(cw)
-            if len(kept) >= settings.top_k:
+            if len(kept) >= top_k:
                 break
-        kept.sort(key=lambda t: -t[0])
-
-    passages = [
-        Passage(n=i, chunk=c, score=s, dense=rel) for i, (s, c, rel, _) in enumerate(kept, 1)
-    ]
-    best = max((p.dense for p in passages), default=0.0)
-    return Retrieval(passages, qvec, best, {c.id: v for _, c, _, v in kept})
+        kept.sort(key=lambda p: order[id(p)])
+    return [replace(p, n=i) for i, p in enumerate(kept, 1)]
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:

@@ -6,7 +6,16 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 DOC_TYPES = ("Guideline", "Research", "Review", "Patient information")
-FLAGS = ("crisis", "red_flag", "out_of_scope", "injection", "truncated", "unmentioned_terms")
+FLAGS = (
+    "crisis",
+    "red_flag",
+    "out_of_scope",
+    "injection",
+    "truncated",
+    "unmentioned_terms",
+    "not_given",
+    "no_matching_documents",
+)
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,7 @@ class Claim:
     citations: list[int]
     support: float = 0.0
     kind: str = ""
+    lead_in: str = ""  # names the source or subject, or a stance; never part of the quote
 
 
 @dataclass
@@ -118,6 +128,8 @@ class Answer:
     glossary: list[dict[str, str]] = field(default_factory=list)
     removed_claims: list[RemovedClaim] = field(default_factory=list)
     audience: str = "clinician"
+    not_given: str = ""  # "The indexed guidelines give no dose for amitriptyline."
+    filters: dict[str, Any] = field(default_factory=dict)  # the active filters, as shown
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -135,11 +147,19 @@ class Answer:
             "refusal_reason": self.refusal_reason,
             "verdict": self.verdict.text if self.verdict else "",
             "verdict_citations": self.verdict.citations if self.verdict else [],
+            "verdict_lead_in": self.verdict.lead_in if self.verdict else "",
+            "not_given": self.not_given,
+            "filters": self.filters,
             "sections": [
                 {
                     "heading": s.heading,
                     "claims": [
-                        {"text": c.text, "citations": c.citations, "support": round(c.support, 3)}
+                        {
+                            "text": c.text,
+                            "citations": c.citations,
+                            "support": round(c.support, 3),
+                            "lead_in": c.lead_in,
+                        }
                         for c in s.claims
                     ],
                 }

@@ -1,4 +1,5 @@
 from citeline.conversation import Turn, resolve
+from citeline.question import stems_of
 
 SEED = "Is there a link between gut health and mental health?"
 
@@ -16,14 +17,47 @@ def test_resolve_without_history_is_the_question() -> None:
 
 def test_resolve_carries_topic_into_short_follow_up() -> None:
     q = resolve("what about probiotics?", h(SEED))
-    assert q.startswith("probiotics")
-    assert "gut" in q and "mental" in q
+    # the new subject leads, the conversation's subject is its frame, and it reads as a question
+    assert q == "what about probiotics (gut health and mental health)?"
 
 
 def test_resolve_chains_over_three_turns() -> None:
     q = resolve("what about treatment?", h(SEED, "and depression?"))
-    assert q.split()[:2] == ["treatment", "depression"]
-    assert "gut" in q
+    assert q == "what about treatment (depression, gut health and mental health)?"
+
+
+def test_a_turn_without_a_subject_inherits_the_main_entity() -> None:
+    entities = stems_of("Amitriptyline for IBS; the low FODMAP diet")
+    first = "What dose of amitriptyline is used for IBS?"
+    assert resolve("Is it safe in pregnancy?", h(first), entities=entities) == (
+        "Is amitriptyline safe in pregnancy (IBS)?"
+    )
+    q = resolve(
+        "How long should the strict phase last?",
+        h("What is the low FODMAP diet?"),
+        entities=entities,
+    )
+    assert q == "How long should the strict phase last (low FODMAP diet)?"
+
+
+def test_a_new_subject_drops_the_old_one() -> None:
+    entities = stems_of("Amitriptyline for IBS; FMT in depression")
+    chain = h("What dose of amitriptyline is used for IBS?", "Is it safe in pregnancy?")
+    q = "Is FMT recommended for depression?"
+    assert resolve(q, chain, entities=entities) == q
+    # and the next subjectless turn follows the new subject, not words from two turns back
+    got = resolve("Is it safe?", [*chain, *h(q)], entities=entities)
+    assert got == "Is FMT safe (depression)?"
+
+
+def test_the_assistant_answer_gives_the_subject_when_the_user_named_none() -> None:
+    hist: list[Turn] = [
+        Turn(role="user", content="What helps?"),
+        Turn(role="assistant", content="Peppermint oil is recommended for global IBS symptoms."),
+    ]
+    assert (
+        resolve("Is it safe?", hist, entities=stems_of("Peppermint")) == "Is peppermint oil safe?"
+    )
 
 
 def test_resolve_leaves_a_full_new_question_alone() -> None:

@@ -1,225 +1,179 @@
-"""The default answerer: no LLM. It picks the retrieved sentences that best answer the question,
-drops near-duplicates, keeps caveats next to the claims they qualify, and groups the bullets
-under headings. Every sentence is quoted from a passage, so numbers stay exactly as written."""
+"""The default answerer: no LLM. It composes an answer from sentences scored as answers
+(`scoring.py`): a verdict from the strongest source that answers the question as asked, then
+only the bullets that add an answer, each quoted verbatim and citing every retrieved passage that
+states it. Numbers stay exactly as written."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-import numpy as np
-
+from citeline.answerers.scoring import Candidate, property_answers
 from citeline.citations import DraftSentence
-from citeline.retrieve import Retrieval
-from citeline.safety import is_instruction
-from citeline.text import content_words
+from citeline.question import Intent, stems_of
+from citeline.sections import CAVEATS, section_for
+from citeline.text import numbers
 
-# Answer sections in display order, each with the words that place a sentence in it. The
-# source section heading is checked before the sentence itself.
-SECTIONS: list[tuple[str, tuple[str, ...]]] = [
-    ("Common pitfalls", ("pitfall", "avoid", "mistake", "overlook", "delay")),
-    (
-        "Caveats and safety",
-        (
-            "not recommended",
-            "caveat",
-            "safety",
-            "should not",
-            "limitation",
-            "outside research",
-            "outside of research",
-            "insufficient",
-            "uncertain",
-            "risks",
-            "harm",
-            "against",
-            "not be used",
-            "unknown long-term",
-        ),
-    ),
-    (
-        "Assessment and screening",
-        (
-            "screen",
-            "assess",
-            "phq",
-            "gad-",
-            "alarm",
-            "red flag",
-            "diagnos",
-            "refer",
-            "warning sign",
-            "urgent",
-            "see a doctor",
-        ),
-    ),
-    (
-        "Treatment and management",
-        (
-            "treat",
-            "therap",
-            "management",
-            "recommend",
-            "probiotic",
-            "prebiotic",
-            "diet",
-            "cbt",
-            "hypnotherapy",
-            "antidepress",
-            "first-line",
-            "first line",
-            "medication",
-            "transplant",
-        ),
-    ),
-    (
-        "Mechanisms",
-        (
-            "mechanism",
-            "axis",
-            "hpa",
-            "microbio",
-            "inflammat",
-            "pathway",
-            "stress",
-            "nervous system",
-            "hormone",
-            "genetic",
-            "brain",
-        ),
-    ),
-    (
-        "The evidence",
-        (
-            "evidence",
-            "prevalence",
-            "risk",
-            "%",
-            "study",
-            "studies",
-            "meta-analysis",
-            "cohort",
-            "trial",
-            "associated",
-            "link",
-            "common",
-        ),
-    ),
-]
-OTHER_SECTION = "What the guidelines say"
-CAVEAT = re.compile(
-    r"\b(not recommended|should not|only (be )?(used|recommended|indicated)|"
-    r"outside (of )?research|however|but not|insufficient evidence|no evidence|"
-    r"not (be )?used|caution|unless)\b",
-    re.IGNORECASE,
-)
-# A verdict must stand alone: not lean on "the study" or "this" from a passage the reader has
-# not seen yet.
-DEPENDENT_OPENING = re.compile(
-    r"^(the (study|review|authors?|findings?|answer|trial|guideline|analysis|paper|results?)|"
-    r"this|these|those|it|they|such|both|however)\b",
-    re.IGNORECASE,
-)
-VERDICT_WINDOW = 3
-MIN_SENTENCE_CHARS = 30
 REDUNDANT_COSINE = 0.85
-OVERLAP_WEIGHT = 0.15
-PATIENT_BONUS = 0.05
+# Another document's sentence this close to a chosen one states the same claim: it becomes a
+# second citation of that bullet instead of a bullet of its own.
+SAME_CLAIM_COSINE = 0.88
+# Bullets stay within this margin of the verdict's answer score.
+BULLET_MARGIN = 0.25
+# Candidates within this margin of the best are "as good": the strongest source among them wins.
+STRONGEST_SOURCE_MARGIN = 0.04
+NARROW_BULLETS = 3
+
+_NEGATION = re.compile(
+    r"\b(not|no|never|against|neither|nor|cannot|can't|isn't|aren't|doesn't|don't|without)\b", re.I
+)
+_HEDGE = re.compile(
+    r"\b(may|might|could|possibly|perhaps|limited|uncertain|unclear|insufficient|some|mixed|"
+    r"inconsistent|suggests?|appears?|seems?|likely|unlikely|only)\b",
+    re.I,
+)
+_PREDICATES = {
+    "link", "links", "linked", "associated", "association", "recommend", "recommended",
+    "safe", "effective", "help", "helps", "work", "works", "improve", "improves", "reduce",
+    "reduces", "cause", "causes", "increase", "increases", "benefit", "connected", "connection",
+    "related", "relationship", "useful", "indicated", "needed", "necessary", "required",
+}  # fmt: skip
 
 
 @dataclass
-class Candidate:
-    n: int  # passage number
-    index: int  # sentence index within the passage
-    text: str
-    vector: np.ndarray
-    score: float
-    section: str  # source section path
-
-
-def section_for(source_section: str, sentence: str) -> str:
-    for text in (source_section.lower(), sentence.lower()):
-        for heading, keys in SECTIONS:
-            if any(k in text for k in keys):
-                return heading
-    return OTHER_SECTION
-
-
-def _candidates(query: str, retrieval: Retrieval, audience: str) -> list[Candidate]:
-    qwords = set(content_words(query))
-    out: list[Candidate] = []
-    for p in retrieval.passages:
-        vecs = retrieval.sentence_vectors.get(p.chunk.id)
-        if vecs is None or not len(p.chunk.sentences):
-            continue
-        sims = vecs @ retrieval.query_vector
-        bonus = (
-            PATIENT_BONUS if audience == "patient" and p.doc.type == "Patient information" else 0.0
-        )
-        for i, sentence in enumerate(p.chunk.sentences):
-            if (
-                len(sentence) < MIN_SENTENCE_CHARS
-                or sentence.rstrip().endswith("?")
-                or is_instruction(sentence)  # an instruction injected into a source is not a claim
-            ):
-                continue
-            sw = set(content_words(sentence))
-            overlap = len(qwords & sw) / len(qwords) if qwords else 0.0
-            out.append(
-                Candidate(
-                    p.n,
-                    i,
-                    sentence,
-                    vecs[i],
-                    float(sims[i]) + OVERLAP_WEIGHT * overlap + bonus,
-                    p.chunk.section,
-                )
-            )
-    return out
+class Composition:
+    verdict: DraftSentence | None
+    bullets: list[DraftSentence] = field(default_factory=list)
+    not_given: bool = False  # the property asked for is not given for the subject
 
 
 def compose(
-    query: str, retrieval: Retrieval, *, floor: float, max_bullets: int, audience: str = "clinician"
-) -> tuple[DraftSentence | None, list[DraftSentence]]:
-    """(verdict, bullets) drafted from the passages; each sentence cites the passage it is from."""
-    cands = sorted(_candidates(query, retrieval, audience), key=lambda c: -c.score)
-    cands = [c for c in cands if c.score >= floor]
-    if not cands:
-        return None, []
-    by_pos = {(c.n, c.index): c for c in _candidates(query, retrieval, audience)}
-    chosen: list[Candidate] = []
-    chosen_keys: set[tuple[int, int]] = set()
-
-    def redundant(c: Candidate) -> bool:
-        return any(
-            float(c.vector @ o.vector) >= REDUNDANT_COSINE or c.text == o.text for o in chosen
-        )
-
-    for c in cands:
-        if len(chosen) >= max_bullets + 1:
-            break
-        if (c.n, c.index) in chosen_keys or redundant(c):
-            continue
-        chosen.append(c)
-        chosen_keys.add((c.n, c.index))
-        # Keep the caveat that qualifies this claim (the next sentence of the same passage).
-        nxt = by_pos.get((c.n, c.index + 1))
-        if (
-            nxt
-            and CAVEAT.search(nxt.text)
-            and (nxt.n, nxt.index) not in chosen_keys
-            and not redundant(nxt)
-            and len(chosen) < max_bullets + 1
-        ):
-            nxt.score = c.score - 1e-6
-            chosen.append(nxt)
-            chosen_keys.add((nxt.n, nxt.index))
-
-    # The verdict: the best self-contained sentence among the top few.
-    verdict_c = next(
-        (c for c in chosen[:VERDICT_WINDOW] if not DEPENDENT_OPENING.match(c.text)), chosen[0]
+    question: str,
+    intent: Intent,
+    cands: Sequence[Candidate],
+    *,
+    floor: float,
+    max_bullets: int,
+    max_per_doc: int = 2,
+) -> Composition:
+    """The verdict and bullets for one question, from its scored candidate sentences."""
+    pool = sorted((c for c in cands if c.score >= floor), key=lambda c: -c.score)
+    not_given = False
+    if intent.is_property:
+        answers = property_answers(intent, pool)
+        # A number that belongs to another drug, test or population is never shown.
+        pool = [c for c in pool if not c.answers_property or c in answers]
+        if not answers and intent.main:
+            not_given = True
+            pool = [
+                c for c in pool if intent.main in stems_of(f"{c.text} {c.section} {c.doc.title}")
+            ]
+        elif answers:
+            pool = answers  # a narrow question is answered by what gives the property
+    if intent.subject:
+        # A sentence whose sentence, section and title name nothing of the subject is filler.
+        pool = [c for c in pool if c.about_context > 0]
+    if not pool:
+        return Composition(None, [], not_given)
+    verdict = _pick_verdict(pool, intent)
+    limit = NARROW_BULLETS if intent.narrow else max_bullets
+    chosen = _pick_bullets(pool, verdict, limit, max_per_doc)
+    stance = _stance(question, intent, verdict.text) if not not_given else ""
+    lead = " ".join(x for x in (stance, verdict.lead_in) if x)
+    out_verdict = DraftSentence(
+        verdict.text, _citations(verdict, chosen), kind="verdict", lead_in=lead
     )
-    rest = [c for c in chosen if c is not verdict_c]
-    verdict = DraftSentence(verdict_c.text, [verdict_c.n], kind="verdict")
-    bullets = [DraftSentence(c.text, [c.n], kind=section_for(c.section, c.text)) for c in rest]
-    return verdict, bullets
+    bullets = [
+        DraftSentence(
+            c.text, _citations(c, chosen), kind=section_for(c.section, c.text), lead_in=c.lead_in
+        )
+        for c in chosen
+        if c is not verdict
+    ]
+    return Composition(out_verdict, bullets, not_given)
+
+
+def _pick_verdict(pool: list[Candidate], intent: Intent) -> Candidate:
+    first = pool
+    if intent.is_property:
+        answering = [c for c in pool if c.answers_property]
+        first = answering or pool
+    standalone = [c for c in first if c.self_contained] or first
+    if intent.kind not in ("yesno", "safety"):
+        # A caveat qualifies an answer; it answers only a yes/no question ("not recommended").
+        standalone = [c for c in standalone if section_for("", c.text) != CAVEATS] or standalone
+    best = standalone[0].score
+    near = [c for c in standalone if c.score >= best - STRONGEST_SOURCE_MARGIN]
+    return max(near, key=lambda c: (c.evidence_rank, c.score))
+
+
+def _pick_bullets(
+    pool: list[Candidate], verdict: Candidate, limit: int, max_per_doc: int
+) -> dict[Candidate, list[Candidate]]:
+    """Chosen sentences (verdict first) -> the other documents' sentences stating the same."""
+    chosen: dict[Candidate, list[Candidate]] = {verdict: []}
+    passages_per_doc: dict[str, set[int]] = {verdict.doc.doc_id: {verdict.n}}
+    used = {verdict.key}
+    floor = verdict.score - BULLET_MARGIN
+    for c in pool:
+        if c.key in used:
+            continue
+        twin = next(
+            (
+                o
+                for o in chosen
+                if float(c.vector @ o.vector) >= SAME_CLAIM_COSINE
+                and c.doc.doc_id != o.doc.doc_id
+                and numbers(c.text) >= numbers(o.text)
+            ),
+            None,
+        )
+        if twin is not None:
+            chosen[twin].append(c)
+            used.add(c.key)
+            continue
+        if len(chosen) > limit or c.score < floor:
+            continue
+        if any(_redundant(c, o) for o in chosen):
+            continue
+        doc_passages = passages_per_doc.setdefault(c.doc.doc_id, set())
+        if c.n not in doc_passages and len(doc_passages) >= max_per_doc:
+            continue
+        doc_passages.add(c.n)
+        chosen[c] = []
+        used.add(c.key)
+    return chosen
+
+
+def _redundant(c: Candidate, o: Candidate) -> bool:
+    """Says nothing the chosen sentence does not: near the same words and no number of its own
+    ("29% have depressive symptoms" is not redundant with "23% have a depressive disorder")."""
+    if c.text == o.text:
+        return True
+    return float(c.vector @ o.vector) >= REDUNDANT_COSINE and numbers(c.text) <= numbers(o.text)
+
+
+def _citations(c: Candidate, chosen: dict[Candidate, list[Candidate]]) -> list[int]:
+    return list(dict.fromkeys([c.n, *(o.n for o in chosen.get(c, []))]))
+
+
+def _stance(question: str, intent: Intent, sentence: str) -> str:
+    """ "Yes." or "No." for a yes/no question, only when the quoted sentence itself states it:
+    it names the subject and the question's predicate, unhedged."""
+    if intent.kind != "yesno" or not intent.main:
+        return ""
+    s_stems = stems_of(sentence)
+    if intent.main not in s_stems:
+        return ""
+    preds = {w for w in re.findall(r"[a-z]+", question.lower()) if w in _PREDICATES}
+    pred_stems = stems_of(" ".join(preds))
+    if not preds or not (
+        pred_stems & s_stems or preds & set(re.findall(r"[a-z]+", sentence.lower()))
+    ):
+        return ""
+    if _HEDGE.search(sentence):
+        return ""
+    negated_question = bool(_NEGATION.search(question))
+    negated = bool(_NEGATION.search(sentence))
+    return "No." if negated != negated_question else "Yes."

@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from citeline import prompts
-from citeline.answerers.extractive import section_for
 from citeline.citations import DraftSentence, parse_draft
 from citeline.config import Settings
 from citeline.conversation import Turn, resolve
 from citeline.retrieve import Retrieval
+from citeline.sections import section_for
 from citeline.text import content_words
 
 if TYPE_CHECKING:

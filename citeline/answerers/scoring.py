@@ -1,0 +1,220 @@
+"""Sentences scored as answers to *this* question, not as paraphrases of it.
+
+Each candidate sentence is read in its context (document title, section path, its passage's
+relevance) and scored by: similarity to the question, whether it is about the question's subject
+(in the sentence, or in its section and title), whether it gives what the question asks (a dose
+for "what dose", a frequency for "how often", ...), the evidence type of its source, and whether
+it can stand alone. A sentence that leans on context the reader has not seen gets a lead-in
+naming its source or subject (shown apart from the quoted words), or is not used.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from citeline.question import Intent, mentions, stems_of
+from citeline.safety import is_instruction
+from citeline.text import content_words
+from citeline.types import DocMeta, Passage
+
+MIN_SENTENCE_CHARS = 30
+SUBJECT_WEIGHT = 0.22
+PROPERTY_BONUS = 0.12
+PROPERTY_MISSING = 0.12
+CONTEXT_WEIGHT = 0.08
+# Share of the question's content words (the predicate too: "effective", "therapies") in the
+# sentence, and the question's subject phrases found word for word ("anxiety symptoms").
+OVERLAP_WEIGHT = 0.12
+PHRASE_WEIGHT = 0.06
+DEPENDENT_PENALTY = 0.05
+META_PENALTY = 0.12
+# Evidence type priors: for clinicians guideline > review > research > patient information; for
+# patients, patient information first where it answers.
+PRIOR = {
+    "clinician": {"Guideline": 0.06, "Review": 0.03, "Research": 0.0, "Patient information": -0.03},
+    "patient": {"Patient information": 0.07, "Guideline": 0.03, "Review": 0.01, "Research": 0.0},
+}
+EVIDENCE_RANK = {"Guideline": 3, "Review": 2, "Research": 1, "Patient information": 0}
+
+# Openings that need the source named ("The study ...") or the subject named ("A score of 3 ...").
+_NEEDS_SOURCE = re.compile(
+    r"^(the|this|these|our|in (this|the)) (study|studies|review|authors?|trial|meta-analysis|"
+    r"analysis|cohort|paper|researchers|investigators|survey|report|findings?|results?|"
+    r"data|work|project|pilot|experiment|guideline|guidelines|panel|committee|team)\b",
+    re.I,
+)
+_NEEDS_SUBJECT = re.compile(
+    r"^((a|the) (total )?score|scores|each (item|question)|the (scale|questionnaire|tool|test|"
+    r"measure|instrument|screener|cut-?point|cut-?off|diet|intervention|treatment|drug|"
+    r"procedure|programme|program|strategy)|\d+\s*(-|–|to)\s*\d+\s*:|\d+\s*:)",
+    re.I,
+)
+# Openings that lean on a sentence the reader has not seen: no lead-in repairs them.
+_UNRESOLVABLE = re.compile(
+    r"^(this|these|those|that|it|its|they|their|them|such|both|either|neither|here|however|"
+    r"also|in addition|additionally|furthermore|moreover|similarly|likewise|conversely|"
+    r"in contrast|by contrast|instead|otherwise|thus|therefore|hence|as a result|consequently|"
+    r"the answer|the question|the latter|the former|the same|the other|one|another|others)\b",
+    re.I,
+)
+# Sentences about a document rather than about the question's subject.
+_META = re.compile(
+    r"\b(this (document|page|summary|article|leaflet)|the (review|study|paper|guideline|report) "
+    r"(discusses|describes|notes|summari[sz]es|covers|reviews|outlines|provides|presents|examines|"
+    r"explores|looks at)|is summari[sz]ed here|summari[sz]ed in our own words|written by the "
+    r"citeline team)\b",
+    re.I,
+)
+# "Which X ...?" is answered by a sentence that names instances.
+_NAMES_INSTANCES = re.compile(
+    r"\b(such as|including|for example|e\.g\.|namely)\b|\([A-Z][A-Za-z0-9-]+\)"
+)
+WHICH_BONUS = 0.06
+# "... therefore ...", "... thus ..." early in a sentence: a conclusion drawn from what came before.
+_CONCLUDES = re.compile(r"^(\S+\s+){0,4}(therefore|thus|hence|so)\b", re.I)
+_LIST_FRAGMENT = re.compile(r"^([a-z]\)|[a-z]\.\s|\d+\)|[ivx]+\.\s|[-*•])|[:;,]\s*$")
+
+
+@dataclass(eq=False)
+class Candidate:
+    n: int  # passage number
+    index: int  # sentence index within the passage
+    text: str
+    vector: np.ndarray
+    similarity: float  # cosine to the question
+    score: float  # answer score
+    section: str
+    doc: DocMeta
+    about: float  # share of the subject in the sentence itself
+    about_context: float  # share of the subject in the sentence, its section or title
+    answers_property: bool
+    lead_in: str = ""
+    self_contained: bool = True
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.n, self.index)
+
+    @property
+    def evidence_rank(self) -> int:
+        return EVIDENCE_RANK.get(self.doc.type, 0)
+
+
+def source_name(doc: DocMeta) -> str:
+    """A short name for a document: the study-type part of its title when it has one ("a 12-year
+    population cohort"), else its main title; with the year."""
+    title = doc.title.strip()
+    head, _, tail = title.partition(":")
+    study = re.compile(
+        r"\b(cohort|trial|meta-analysis|review|study|survey|guideline|report)\b", re.I
+    )
+    # "...: a 12-year population cohort" names the study; "...: a meta-analysis" alone does not
+    use_tail = bool(tail) and bool(study.search(tail)) and len(tail.split()) >= 4
+    name = tail.strip() if use_tail else head.strip()
+    name = re.sub(r"^(a|an|the)\s+", "", name, flags=re.I)
+    if len(name) > 70:
+        name = name[:70].rsplit(" ", 1)[0] + " …"
+    name = name[:1].upper() + name[1:]
+    return f"{name} ({doc.year})" if doc.year else name
+
+
+def _lead_in(sentence: str, doc: DocMeta) -> tuple[str, bool]:
+    """(lead-in, usable): a sentence that needs its source or subject named gets one; one that
+    leans on an unseen sentence is not usable."""
+    if _NEEDS_SOURCE.match(sentence) or _NEEDS_SUBJECT.match(sentence):
+        return source_name(doc) + ":", True
+    if _UNRESOLVABLE.match(sentence):
+        return "", False
+    return "", True
+
+
+def candidates(
+    question: str,
+    intent: Intent,
+    passages: Sequence[Passage],
+    sentence_vectors: dict[str, np.ndarray],
+    query_vector: np.ndarray,
+    audience: str,
+) -> list[Candidate]:
+    """Every usable sentence of the passages, scored as an answer to the question."""
+    prior = PRIOR.get(audience, PRIOR["clinician"])
+    qwords = set(content_words(question))
+    phrases = [p.lower() for p in intent.phrases if " " in p]
+    top_passage = max((p.score for p in passages), default=1.0) or 1.0
+    out: list[Candidate] = []
+    for p in passages:
+        vecs = sentence_vectors.get(p.chunk.id)
+        if vecs is None or not len(p.chunk.sentences) or vecs.shape[0] != len(p.chunk.sentences):
+            continue
+        sims = vecs @ query_vector
+        context_stems = stems_of(p.chunk.section) | stems_of(p.doc.title)
+        for i, sentence in enumerate(p.chunk.sentences):
+            if (
+                len(sentence) < MIN_SENTENCE_CHARS
+                or sentence.rstrip().endswith("?")
+                or _LIST_FRAGMENT.search(sentence.strip())
+                or is_instruction(sentence)  # an instruction injected into a source is not a claim
+            ):
+                continue
+            lead_in, usable = _lead_in(sentence, p.doc)
+            if not usable:
+                continue
+            s_stems = stems_of(sentence)
+            about = mentions(intent, s_stems)
+            about_ctx = mentions(intent, s_stems | context_stems)
+            has_prop = intent.answers_property(sentence)
+            score = float(sims[i])
+            score += SUBJECT_WEIGHT * (0.7 * about + 0.3 * about_ctx)
+            score += CONTEXT_WEIGHT * (p.score / top_passage)
+            if qwords:
+                score += OVERLAP_WEIGHT * len(qwords & set(content_words(sentence))) / len(qwords)
+            if phrases:
+                low = sentence.lower()
+                score += PHRASE_WEIGHT * sum(ph in low for ph in phrases) / len(phrases)
+            score += prior.get(p.doc.type, 0.0)
+            if intent.is_property:
+                score += PROPERTY_BONUS if has_prop else -PROPERTY_MISSING
+            if intent.kind in ("which", "how") and _NAMES_INSTANCES.search(sentence):
+                score += WHICH_BONUS
+            if lead_in:
+                score -= DEPENDENT_PENALTY
+            if _META.search(sentence):
+                score -= META_PENALTY
+            out.append(
+                Candidate(
+                    n=p.n,
+                    index=i,
+                    text=sentence,
+                    vector=vecs[i],
+                    similarity=float(sims[i]),
+                    score=score,
+                    section=p.chunk.section,
+                    doc=p.doc,
+                    about=about,
+                    about_context=about_ctx,
+                    answers_property=has_prop,
+                    lead_in=lead_in,
+                    self_contained=not lead_in and not _CONCLUDES.match(sentence),
+                )
+            )
+    return out
+
+
+def property_answers(intent: Intent, cands: Sequence[Candidate]) -> list[Candidate]:
+    """The candidates that give the property asked for, about the subject asked about (a number
+    that belongs to another drug, test or population is not an answer)."""
+    if not intent.is_property:
+        return list(cands)
+    main = intent.main
+    out = []
+    for c in cands:
+        if not c.answers_property:
+            continue
+        if main and main not in stems_of(f"{c.text} {c.section} {c.doc.title}"):
+            continue
+        out.append(c)
+    return out

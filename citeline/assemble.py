@@ -1,0 +1,171 @@
+"""The assemble step: the verdict, sections in the clinical order, references renumbered to the
+cited passages, follow-up suggestions a clinician would click, the glossary; and the filters as
+shown on an answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from citeline import prompts
+from citeline.question import Intent, stems_of
+from citeline.retrieve import Retrieval
+from citeline.sections import (
+    ASSESSMENT,
+    CAVEATS,
+    EVIDENCE,
+    MECHANISMS,
+    OTHER,
+    RECOMMEND,
+    TREATMENT,
+    arrange,
+    section_for,
+)
+from citeline.store import Filters, Index
+from citeline.types import Answer, Claim, Reference, Section
+
+# Follow-up questions per answer section, about the answer's subject.
+FOLLOW_UPS = {
+    RECOMMEND: "What do the guidelines recommend for {s}?",
+    TREATMENT: "Which treatments help with {s}?",
+    EVIDENCE: "How strong is the evidence on {s}?",
+    MECHANISMS: "What mechanisms explain {s}?",
+    ASSESSMENT: "How should {s} be assessed?",
+    CAVEATS: "What cautions apply to {s}?",
+}
+
+
+def assemble_answer(
+    ans: Answer, claims: list[Claim], retrieval: Retrieval, intent: Intent, index: Index
+) -> None:
+    cited = sorted(
+        {n for c in claims for n in c.citations},
+        key=lambda n: min(i for i, c in enumerate(claims) if n in c.citations),
+    )
+    renumber = {old: new for new, old in enumerate(cited, start=1)}
+    for c in claims:
+        c.citations = sorted(renumber[n] for n in c.citations)
+    verdict = next((c for c in claims if c.kind == "verdict"), claims[0])
+    ans.verdict = verdict
+    groups: dict[str, list[Claim]] = {}
+    for c in claims:
+        if c is not verdict:
+            groups.setdefault(
+                c.kind if c.kind in FOLLOW_UPS or c.kind == OTHER else OTHER, []
+            ).append(c)
+    ans.sections = [Section(h, items) for h, items in arrange(groups)]
+    by_n = {p.n: p for p in retrieval.passages}
+    for old in cited:
+        p = by_n[old]
+        highlights = [c.text for c in claims if renumber[old] in c.citations]
+        ans.references.append(
+            Reference(
+                n=renumber[old],
+                doc_id=p.doc.doc_id,
+                title=p.doc.title,
+                publisher=p.doc.publisher,
+                year=p.doc.year,
+                type=p.doc.type,
+                url=p.doc.url,
+                section=p.chunk.section,
+                page=p.chunk.page,
+                passage=p.chunk.text,
+                highlights=highlights,
+            )
+        )
+    ans.follow_ups = follow_ups(ans, retrieval, intent, set(cited))
+    if ans.audience == "patient":
+        ans.glossary = glossary(claims)
+
+
+def subject_text(intent: Intent) -> str:
+    phrases = [p for p in intent.phrases if p.lower() not in {"health"}][:2]
+    return " and ".join(phrases)
+
+
+def follow_ups(
+    ans: Answer, retrieval: Retrieval, intent: Intent, cited: set[int], limit: int = 3
+) -> list[str]:
+    """Questions about the answer's subject that the retrieved passages can answer and this
+    answer did not: one per answer section the index has for the subject and the answer lacks,
+    then what the other retrieved documents are about. Never the question just asked."""
+    out: list[str] = []
+    asked = ans.question.strip().lower().rstrip("?")
+    shown = {s.heading for s in ans.sections}
+    shown_headings = " ".join(shown)
+    subject = subject_text(intent)
+    if subject:
+        aspects: list[str] = []
+        for p in retrieval.pool or retrieval.passages:
+            if intent.main and intent.main not in stems_of(p.chunk.text + " " + p.doc.title):
+                continue
+            for sentence in p.chunk.sentences:
+                heading = section_for(p.chunk.section, sentence)
+                if (
+                    heading in FOLLOW_UPS
+                    and heading not in shown_headings
+                    and heading not in aspects
+                ):
+                    aspects.append(heading)
+        for heading in sorted(aspects, key=list(FOLLOW_UPS).index):
+            out.append(FOLLOW_UPS[heading].format(s=subject))
+    for p in retrieval.pool or retrieval.passages:
+        if len(out) >= limit * 2:
+            break
+        if p.n in cited or p.doc.title in (ans.verdict.text if ans.verdict else ""):
+            continue
+        title = p.doc.title.split(":")[0].strip()
+        q = f"What does “{title}” ({p.doc.publisher or p.doc.type}, {p.doc.year}) conclude?"
+        if p.doc.year is None:
+            q = f"What does “{title}” conclude?"
+        if q not in out and p.doc.doc_id not in {r.doc_id for r in ans.references}:
+            out.append(q)
+    return [q for q in dict.fromkeys(out) if q.lower().rstrip("?") != asked][:limit]
+
+
+def glossary(claims: list[Claim]) -> list[dict[str, str]]:
+    terms: dict[str, str] = prompts.data("glossary.yaml")
+    text = " ".join(c.text for c in claims).lower()
+    out, seen = [], set()
+    for term, meaning in terms.items():
+        if term.lower() in text and meaning not in seen:
+            out.append({"term": term, "meaning": meaning})
+            seen.add(meaning)
+    return out
+
+
+def filters_shown(filters: Filters | None) -> dict[str, Any]:
+    """The active filters as an answer shows them (and the export records them)."""
+    if not filters or filters.is_empty():
+        return {}
+    out: dict[str, Any] = {}
+    if filters.types:
+        out["type"] = ", ".join(filters.types)
+    if filters.publishers:
+        out["publisher"] = ", ".join(filters.publishers)
+    if filters.year_min is not None or filters.year_max is not None:
+        lo = filters.year_min if filters.year_min is not None else "…"
+        hi = filters.year_max if filters.year_max is not None else "…"
+        out["year"] = f"{lo}–{hi}"
+    if filters.doc_ids:
+        out["documents"] = ", ".join(filters.doc_ids)
+    return out
+
+
+def matching_documents(index: Index, filters: Filters) -> list[str]:
+    """The ids of the indexed documents the filters admit."""
+    out = []
+    for doc_id, rec in index.documents().items():
+        m = rec.meta
+        if filters.types and m.type not in filters.types:
+            continue
+        if filters.publishers and m.publisher not in filters.publishers:
+            continue
+        if filters.doc_ids and doc_id not in filters.doc_ids:
+            continue
+        year = m.year or 0
+        if filters.year_min is not None and year < filters.year_min:
+            continue
+        if filters.year_max is not None and year > filters.year_max:
+            continue
+        out.append(doc_id)
+    return out

@@ -1,0 +1,232 @@
+"""What a question asks: its kind (yes/no, dose, how often, ...), its subject and the property it
+wants. Pure functions over the question text; the answerer scores sentences against this."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from citeline.text import STOPWORDS, stem, words
+
+# Words that say what is asked, or are too general to be the subject of a clinical question.
+GENERIC = frozenset(
+    stem(w)
+    for w in """
+    dose doses dosage dosing dosed much often long frequency frequently times time duration
+    safe safety use used using usage recommend recommended recommends recommendation
+    recommendations guideline guidelines guidance say says said treatment treatments treat
+    treated treating therapy therapies patient patients people person persons someone help helps
+    helpful work works effective effectiveness efficacy best good better first line first-line
+    option options take taking taken give given giving need needed know mean means role evidence
+    indicated indication advice advise suggest suggested should can could would will way ways
+    typical typically usual usually normal main common kind kinds type types get manage managing
+    management approach approaches start starting started stop stopping last lasts happen
+    happens cause causes caused relation relationship connection link linked links between
+    affect affects effect effects benefit benefits harm harms risk risks problem problems
+    recommended thing things regimen regimens schedule course cut-off cutoff cut-point threshold
+    score scores value level levels amount rate rates number numbers conversion factor factors
+    exactly really actually generally any anything every everyone important matter matters
+    which what when where who whom whose why how does do did is are was were be been there
+    diagnose diagnosed diagnosis diagnosing prevent prevented prevention preventing symptom
+    symptoms sign signs complication complications outlook prognosis inherited inherit
+    research information tests testing test affected proportion percentage share big large
+    small year-old years-old old trial study""".split()
+)
+
+# Scope words: the population or setting a question narrows to. They are qualifiers, never the
+# subject whose absence refuses a question (the unmentioned-terms notice covers them).
+POPULATION = frozenset(
+    stem(w)
+    for w in """
+    pregnancy pregnant breastfeeding lactation children child kids kid infants infant babies baby
+    toddlers teenagers teenager teens teen adolescents adolescent elderly older old aged adults
+    adult women woman men man males females male female newborns neonates seniors students
+    immunosuppressed immunocompromised immunosuppressants frail
+    """.split()
+)
+
+_YESNO = re.compile(
+    r"^\s*(is|are|does|do|can|could|should|shall|will|would|has|have|was|were|did|may|must)\b",
+    re.I,
+)
+_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("dose", re.compile(r"\b(doses?|dosages?|dosing|how much|how many (mg|milligrams?))\b", re.I)),
+    ("frequency", re.compile(r"\b(how often|how frequently|frequency|how many times)\b", re.I)),
+    ("duration", re.compile(r"\b(how long|duration|for how many (days|weeks|months))\b", re.I)),
+    (
+        "cutoff",
+        re.compile(
+            r"\b(cut-?offs?|cut-?points?|thresholds?|what score|score (range|band)s?|scores? (indicates?|means?))\b",
+            re.I,
+        ),
+    ),
+    ("regimen", re.compile(r"\b(regimens?|schedule)\b", re.I)),
+    (
+        "quantity",
+        re.compile(
+            r"\b(conversion factors?|how many|what percentage|what proportion|how common|prevalence)\b",
+            re.I,
+        ),
+    ),
+    ("timing", re.compile(r"^\s*when\b|\bat what (age|point|time)\b", re.I)),
+    (
+        "safety",
+        re.compile(r"\b(safe|safety|side[- ]effects?|adverse|harmful|dangerous|tolerated)\b", re.I),
+    ),
+]
+_DEFINITION = re.compile(
+    r"^\s*what\s+(is|are)\s+(an?\s+|the\s+)?[\w\s'()-]{1,40}\??\s*$|^\s*(define|definition of)\b",
+    re.I,
+)
+_WHICH = re.compile(r"^\s*(which|what)\b", re.I)
+_WHO = re.compile(r"^\s*who\b|\b(which|what) (patients|people)\b", re.I)
+_HOW = re.compile(r"^\s*(how|why)\b", re.I)
+
+# What an answer to each property question contains.
+UNIT = r"(?:mg|mcg|µg|μg|g|grams?|milligrams?|micrograms?|ml|mL|IU|units?|mg/kg|mg/day|MME)"
+NUMBER_WORD = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|once|twice)"
+PROPERTY_ANSWER: dict[str, re.Pattern[str]] = {
+    "dose": re.compile(rf"\d[\d.,]*\s*(?:-|–|to)?\s*\d*[\d.,]*\s*{UNIT}\b", re.I),
+    "frequency": re.compile(
+        rf"\b(daily|once|twice|{NUMBER_WORD} times|times (a|per)|every|each time|per (day|week)|"
+        r"weekly|monthly|annually|yearly|hourly|before|after|whenever|at least|routinely)\b",
+        re.I,
+    ),
+    "duration": re.compile(
+        rf"\b((\d+|{NUMBER_WORD}|a few|several)(\s*(-|–|to)\s*\d+)?\s*(days?|weeks?|months?|years?|hours?)|"
+        r"short|brief|lifelong|long-term|temporary|indefinitely)\b",
+        re.I,
+    ),
+    "cutoff": re.compile(
+        r"(score[sd]? of \d|≥\s*\d|>=\s*\d|\d+ or (more|higher|above|greater)|cut-?points?|"
+        r"cut-?offs?|threshold)",
+        re.I,
+    ),
+    "regimen": re.compile(
+        rf"\d[\d.,]*\s*{UNIT}\b|\b(\d+|{NUMBER_WORD})\s*(days?|weeks?|months?)\b|\b(daily|twice|times a)\b",
+        re.I,
+    ),
+    "quantity": re.compile(r"\d"),
+    "safety": re.compile(
+        r"\b(safe|safety|side[- ]effects?|adverse|harms?|risks?|tolerat\w*|caution|"
+        r"contraindicat\w*|interactions?|well tolerated|serious)\b",
+        re.I,
+    ),
+    "timing": re.compile(
+        r"\b(before|after|when|during|within|at (the )?(start|end|age)|until|\d+\s*(days?|weeks?|months?|years?))\b",
+        re.I,
+    ),
+}
+PROPERTY_NAME = {
+    "dose": "dose",
+    "frequency": "frequency",
+    "duration": "duration",
+    "cutoff": "cut-off",
+    "regimen": "regimen",
+    "quantity": "figure",
+    "timing": "timing",
+    "safety": "safety information",
+}
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What one question asks."""
+
+    kind: str  # yesno | dose | frequency | duration | cutoff | regimen | quantity | timing |
+    # definition | which | who | how | general
+    subject: tuple[str, ...] = ()  # stems of the subject words, in question order
+    subject_words: tuple[str, ...] = ()  # the same words as written (lower case)
+    population: tuple[str, ...] = ()  # scope words (stems)
+    phrases: tuple[str, ...] = field(default_factory=tuple)  # subject phrases as written
+
+    @property
+    def main(self) -> str:
+        """The first subject stem ('' when there is none)."""
+        return self.subject[0] if self.subject else ""
+
+    @property
+    def is_property(self) -> bool:
+        return self.kind in PROPERTY_ANSWER
+
+    @property
+    def narrow(self) -> bool:
+        """Answered by one to three sentences (a dose, a cut-off, a definition)."""
+        return self.is_property or self.kind == "definition"
+
+    def answers_property(self, sentence: str) -> bool:
+        pattern = PROPERTY_ANSWER.get(self.kind)
+        return bool(pattern and pattern.search(sentence))
+
+
+def analyse(question: str) -> Intent:
+    q = question.strip()
+    kind = next((name for name, pat in _PATTERNS if pat.search(q)), "")
+    if not kind:
+        if _WHO.search(q):
+            kind = "who"
+        elif _DEFINITION.search(q) and len(subject_terms(q)) <= 3:
+            kind = "definition"
+        elif _YESNO.search(q):
+            kind = "yesno"
+        elif _WHICH.search(q):
+            kind = "which"
+        elif _HOW.search(q):
+            kind = "how"
+        else:
+            kind = "general"
+    subj = subject_terms(q)
+    return Intent(
+        kind=kind,
+        subject=tuple(stem(w) for w in subj),
+        subject_words=tuple(subj),
+        population=tuple(stem(w) for w in words(q) if stem(w) in POPULATION),
+        phrases=tuple(subject_phrases(q)),
+    )
+
+
+def subject_terms(text: str) -> list[str]:
+    """The words that name what a question is about (as written, lower case, no duplicates)."""
+    out: list[str] = []
+    for w in words(text):
+        s = stem(w)
+        if (
+            w in STOPWORDS
+            or s in GENERIC
+            or w in GENERIC
+            or s in POPULATION
+            or len(w) < 2
+            or w[0].isdigit()
+            or w in out
+        ):
+            continue
+        out.append(w)
+    return out
+
+
+def subject_phrases(text: str) -> list[str]:
+    """Runs of subject words as written ("low FODMAP diet", "gut health"), in order."""
+    tokens = re.findall(r"[A-Za-z][A-Za-z0-9'\-]*|\S", text)
+    runs: list[list[str]] = [[]]
+    for tok in tokens:
+        low = tok.lower()
+        if re.match(r"[a-z]", low) and low in subject_terms(tok):
+            runs[-1].append(tok)
+        elif runs[-1]:
+            runs.append([])
+    return [" ".join(r) for r in runs if r]
+
+
+def mentions(intent: Intent, text_stems: set[str]) -> float:
+    """Share of the subject found in a text's stems; for a property question ("dose of X") the
+    main subject counts double."""
+    if not intent.subject:
+        return 0.0
+    main_weight = 2.0 if intent.is_property else 1.0
+    weights = {s: (main_weight if i == 0 else 1.0) for i, s in enumerate(intent.subject)}
+    total = sum(weights.values())
+    return sum(w for s, w in weights.items() if s in text_stems) / total
+
+
+def stems_of(text: str) -> set[str]:
+    return {stem(w) for w in words(text)}

@@ -1,0 +1,152 @@
+"""Unit tests of the answer steps' logic: question analysis, sentence scoring, the verdict,
+bullet sizing, lead-ins, not-given properties and the section order (fakes only; the real
+model and index are in test_pipeline_integration.py and the eval suites)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from citeline.answerers import extractive, scoring
+from citeline.question import analyse, stems_of
+from citeline.sections import CAVEATS, EVIDENCE, MECHANISMS, TREATMENT, arrange, section_for
+from citeline.types import Chunk, DocMeta, Passage
+from tests.fakes import HashEmbedder
+
+EMB = HashEmbedder()
+
+
+def _passages(docs: list[tuple[str, str, str, list[str]]]) -> tuple[list[Passage], dict]:
+    """(doc_id, type, title, sentences) -> numbered passages and their sentence vectors."""
+    out, vecs = [], {}
+    for n, (doc_id, kind, title, sentences) in enumerate(docs, start=1):
+        meta = DocMeta(doc_id=doc_id, title=title, type=kind, year=2020)
+        chunk = Chunk(
+            id=f"c{n}", doc=meta, text=" ".join(sentences), section="Key points",
+            sentences=tuple(sentences),
+        )  # fmt: skip
+        out.append(Passage(n=n, chunk=chunk, score=1.0 / n, dense=0.6))
+        vecs[chunk.id] = EMB.embed(sentences)
+    return out, vecs
+
+
+def _compose(question: str, docs: list, audience: str = "clinician") -> extractive.Composition:
+    passages, vecs = _passages(docs)
+    intent = analyse(question)
+    qvec = EMB.embed([question])[0]
+    cands = scoring.candidates(question, intent, passages, vecs, qvec, audience)
+    return extractive.compose(question, intent, cands, floor=0.0, max_bullets=8)
+
+
+def test_question_kinds_and_subjects() -> None:
+    assert analyse("What dose of amitriptyline is used for IBS?").kind == "dose"
+    assert analyse("How often should hand hygiene be performed?").kind == "frequency"
+    assert analyse("How long should the strict phase last?").kind == "duration"
+    assert analyse("What is the PHQ-2 cut-off?").kind == "cutoff"
+    assert analyse("Is FMT recommended for depression?").kind == "yesno"
+    assert analyse("What is irritable bowel syndrome?").kind == "definition"
+    intent = analyse("What dose of amitriptyline is used for IBS in pregnancy?")
+    assert intent.main == "amitriptyline" and "ibs" in intent.subject
+    assert intent.population == ("pregnancy",)  # a scope word, never the subject
+    assert analyse("Is there a link between gut health and mental health?").phrases == (
+        "gut health",
+        "mental health",
+    )
+
+
+def test_a_dose_of_another_drug_is_never_the_answer() -> None:
+    comp = _compose(
+        "What dose of sertraline is used for IBS?",
+        [
+            ("g", "Guideline", "IBS guideline", [
+                "Amitriptyline should start at 10 mg once daily for IBS symptoms.",
+                "SSRIs such as sertraline are more useful when anxiety is prominent in IBS.",
+            ]),
+        ],
+    )  # fmt: skip
+    assert comp.not_given
+    shown = [comp.verdict.text] if comp.verdict else []
+    shown += [b.text for b in comp.bullets]
+    assert shown and all("10 mg" not in s for s in shown)
+    assert any("sertraline" in s for s in shown)
+
+
+def test_the_dose_asked_for_is_the_verdict() -> None:
+    comp = _compose(
+        "What dose of amitriptyline is used for IBS?",
+        [
+            ("r", "Research", "Amitriptyline trial", [
+                "Amitriptyline improved global IBS symptoms compared with placebo in the trial.",
+                "Amitriptyline was started at 10 mg once daily and titrated to 30 mg for IBS.",
+            ]),
+        ],
+    )  # fmt: skip
+    assert not comp.not_given and comp.verdict is not None
+    assert "10 mg" in comp.verdict.text
+    assert len(comp.bullets) <= extractive.NARROW_BULLETS
+
+
+def test_the_strongest_source_gives_the_verdict_and_claims_shared_cite_both() -> None:
+    same = "Probiotics are not recommended for the treatment of depression in adults."
+    comp = _compose(
+        "Are probiotics recommended for depression?",
+        [
+            ("p", "Patient information", "Probiotics leaflet", [same]),
+            ("g", "Guideline", "Depression guideline", [same]),
+        ],
+    )
+    assert comp.verdict is not None
+    assert comp.verdict.citations == [2, 1]  # the guideline first, the leaflet as a second source
+    assert comp.verdict.lead_in == "No."  # the quoted sentence states it, apart from the quote
+
+
+def test_sentences_that_lean_on_unseen_context_get_a_lead_in_or_are_dropped() -> None:
+    comp = _compose(
+        "How common is anxiety in irritable bowel syndrome?",
+        [
+            ("m", "Review", "Anxiety in irritable bowel syndrome: a meta-analysis", [
+                "Anxiety symptoms are common in irritable bowel syndrome, affecting 39% of people.",
+                "The meta-analysis found that anxiety in irritable bowel syndrome was 3 times as common.",
+                "This was higher than in healthy people with irritable bowel syndrome symptoms.",
+            ]),
+        ],
+    )  # fmt: skip
+    shown = [comp.verdict, *comp.bullets]
+    texts = [s.text for s in shown if s]
+    assert not any(t.startswith("This ") for t in texts)
+    dependent = [s for s in shown if s and s.text.startswith("The meta-analysis")]
+    for s in dependent:
+        assert s.lead_in.startswith("Anxiety in irritable bowel syndrome")
+        assert s.lead_in.endswith("(2020):")
+    assert comp.verdict is not None and comp.verdict.lead_in == ""
+
+
+def test_a_bullet_must_be_about_the_subject() -> None:
+    comp = _compose(
+        "Does CBT help IBS?",
+        [
+            ("a", "Guideline", "Therapies", [
+                "CBT is recommended for global IBS symptoms.",
+                "The weather in spring is often changeable and mild.",
+            ]),
+        ],
+    )  # fmt: skip
+    assert comp.verdict is not None and "CBT" in comp.verdict.text
+    assert all("weather" not in b.text for b in comp.bullets)
+
+
+def test_sections_follow_the_sentence_not_its_source_heading() -> None:
+    assert section_for("Gut-brain axis", "CBT is an effective therapy for IBS.") == TREATMENT
+    assert section_for("", "FMT is not recommended for depression.") == CAVEATS
+    assert section_for("", "The vagus nerve carries signals both ways.") == MECHANISMS
+    assert section_for("", "Anxiety affected 39% of people with IBS.") == EVIDENCE
+
+
+def test_one_bullet_sections_merge_unless_caveats() -> None:
+    got = arrange({EVIDENCE: ["a", "b"], MECHANISMS: ["c"], CAVEATS: ["d"]})
+    assert got == [("The evidence and mechanisms", ["a", "b", "c"]), (CAVEATS, ["d"])]
+    assert arrange({TREATMENT: ["x"]}) == [(TREATMENT, ["x"])]
+
+
+def test_stems_of_matches_plural_and_case() -> None:
+    assert "probiotic" in stems_of("Probiotics")
+    assert np.isfinite(EMB.embed(["x"])).all()
