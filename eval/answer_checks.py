@@ -10,10 +10,16 @@ property said to be missing. Pure functions of `Answer` objects, used by `eval.s
 - `expect_not_given`: the index has the subject but not the property asked for; the answer is
   right when it is refused, or carries the `not_given` flag (its notice says the indexed
   guidelines give no such property for the subject). Anything else fails the case.
+- `references_must_include` / `references_must_not_include`: groups (as above) that the
+  references' title, publisher, year and section must (must not) show, e.g. CDC and 2016 for a
+  PDF whose publisher and year come from its metadata, never "_GoBack" as a section.
+- Always: no shown claim (verdict or bullet) is a list fragment, i.e. ends in ":", "," or ";"
+  or in a bare list marker ("a.", "ii.", "3)"), or is one.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from statistics import median
@@ -21,6 +27,19 @@ from typing import Any
 
 from citeline.types import Answer
 from eval.suites import NOT_GIVEN_FLAG, Case
+
+# A lead-in or list item cut short (ending in ":", "," or ";"), a bare list marker ending a
+# claim after a space ("... include: a.", "... ii.", "... 3)"), or a claim that is nothing but
+# one ("4."). Upper-case letters and "6." after a space are left out: "Appendix A.", "Rome IV."
+# and "from 0 to 6." end real sentences.
+_FRAGMENT = re.compile(
+    r"([:,;]|(?:^|\s)\(?(?:[a-h]|[ivx]{1,4})[.)]|(?:^|\s)\(?\d{1,2}\)|^\(?\d{1,2}[.)])\s*$"
+)
+
+
+def is_fragment(text: str) -> bool:
+    """A claim that cannot stand as an answer: a lead-in ending in ":" or a list marker."""
+    return bool(_FRAGMENT.search(text.strip()))
 
 
 @dataclass
@@ -71,7 +90,27 @@ def check_answer(case: Case, answer: Answer, fold: Callable[[str], str]) -> Answ
             )
     else:
         m["not_given"] = None
+
+    for c in answer.claims:
+        if is_fragment(c.text):
+            out.reasons.append(f"list fragment shown: {c.text!r}")
+    _reference_checks(case, answer, fold, out.reasons)
     return out
+
+
+def _reference_checks(
+    case: Case, answer: Answer, fold: Callable[[str], str], reasons: list[str]
+) -> None:
+    refs = fold(
+        " ".join(f"{r.title} {r.publisher} {r.year or ''} {r.section}" for r in answer.references)
+    )
+    if answer.references:
+        missing = [g for g in case.references_must_include if not any(fold(p) in refs for p in g)]
+        if missing:
+            reasons.append(f"references lack {[' | '.join(g) for g in missing]}")
+    present = [p for g in case.references_must_not_include for p in g if fold(p) in refs]
+    if present:
+        reasons.append(f"references show {present}")
 
 
 def bullet_stats(counts: Sequence[int]) -> dict[str, Any]:

@@ -36,6 +36,8 @@ CASE_KEYS = (
     "verdict_must_include",
     "max_bullets",
     "expect_not_given",
+    "references_must_include",
+    "references_must_not_include",
 )
 # The flag an answer carries when the question's subject is indexed but the property asked for
 # (a dose, a duration, a regimen, a cut-off) is not: "the indexed guidelines give no ... for X".
@@ -62,6 +64,9 @@ class Case:
     max_bullets: int | None = None
     # Refused, or answered with the not-given flag: both are right for a missing property.
     expect_not_given: bool = False
+    # Phrase groups the references' title, publisher, year and section must (not) show.
+    references_must_include: tuple[tuple[str, ...], ...] = ()
+    references_must_not_include: tuple[tuple[str, ...], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +84,8 @@ class Case:
             ],
             "max_bullets": self.max_bullets,
             "expect_not_given": self.expect_not_given,
+            "references_must_include": [list(g) for g in self.references_must_include],
+            "references_must_not_include": [list(g) for g in self.references_must_not_include],
         }
 
 
@@ -232,6 +239,12 @@ def _case(item: Any, i: int, suite_name: str, where: str) -> Case:
             else None
         ),
         expect_not_given=not_given,
+        references_must_include=_groups(
+            data.get("references_must_include", []), f"{label}: references_must_include"
+        ),
+        references_must_not_include=_groups(
+            data.get("references_must_not_include", []), f"{label}: references_must_not_include"
+        ),
     )
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from citeline.types import Answer, Claim, Reference, Section
-from eval.answer_checks import bullet_stats
+from eval.answer_checks import bullet_stats, is_fragment
 from eval.report import markdown, write_reports
 from eval.runner import RunResult, SuiteResult
 from eval.scoring import THRESHOLD_NAMES, CaseResult, check_thresholds, score_case, summarize
@@ -40,7 +40,9 @@ def answer(verdict: str | None, bullets: int = 0, **kw: object) -> Answer:
 
 
 def refused(**kw: object) -> Answer:
-    return answer(None, refused=True, refusal_reason="not covered", **kw)
+    ans = answer(None, refused=True, refusal_reason="not covered", **kw)
+    ans.references = []
+    return ans
 
 
 def case(**kw: object) -> Case:
@@ -48,6 +50,9 @@ def case(**kw: object) -> Case:
     groups = kw.pop("verdict_must_include", ())
     vmi = tuple((g,) if isinstance(g, str) else tuple(g) for g in groups)  # type: ignore[attr-defined]
     return Case(id=str(kw.pop("id", "c1")), question="q", verdict_must_include=vmi, **kw)  # type: ignore[arg-type]
+
+
+# references_must_include and friends take groups already: ((phrase, alternative), (phrase,))
 
 
 def score(c: Case, ans: Answer) -> CaseResult:
@@ -288,3 +293,63 @@ def test_bundled_suites_carry_the_verdict_checks_the_issue_asks_for() -> None:
     for s in suites:
         if any(c.verdict_must_include for c in s.cases):
             assert s.thresholds.get("verdict_rate_min", 0) >= 0.9, s.name
+
+
+# -- list fragments and references --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("Key recommendations for hand hygiene in outpatient settings:", True),
+        ("Standard Precautions include: 1) hand hygiene,", True),
+        ("Key situations where hand hygiene should be performed include: a.", True),
+        ("Upon hire, prior to provision of care ii.", True),
+        ("4.", True),
+        ("(b)", True),
+        ("Scores rose from 0 to 6.", False),
+        ("It appears at the end of this document as Appendix A.", False),
+        ("IBS is diagnosed with Rome IV.", False),
+        ("Crohn's disease had higher odds (odds ratio 1.2).", False),
+        ("Use soap and water (see note 2).", False),
+    ],
+)
+def test_list_fragments_are_recognised(text: str, fragment: bool) -> None:
+    assert is_fragment(text) is fragment
+
+
+def test_a_shown_fragment_fails_the_case_in_the_verdict_or_a_bullet() -> None:
+    ans = answer("Key recommendations for hand hygiene in outpatient settings:", 2)
+    ans.sections[0].claims[1] = Claim("Standard Precautions include: 1) hand hygiene,", [1])
+    res = score(case(), ans)
+    assert [r for r in res.reasons if r.startswith("list fragment shown")] == [
+        "list fragment shown: 'Key recommendations for hand hygiene in outpatient settings:'",
+        "list fragment shown: 'Standard Precautions include: 1) hand hygiene,'",
+    ]
+    assert score(case(), answer("Perform hand hygiene before contact with a patient.", 2)).passed
+
+
+def test_references_must_show_publisher_and_year_and_no_bookmark_sections() -> None:
+    c = case(
+        references_must_include=(("CDC", "Centers for Disease Control"), ("2016",)),
+        references_must_not_include=(("_GoBack",), ("Page 9",)),
+    )
+    good = answer("Perform hand hygiene before contact with a patient.")
+    good.references = [
+        Reference(
+            1, "cdc", "Guide to Infection Prevention", "Centers for Disease Control and Prevention",
+            2016, "Guideline", "", "Hand Hygiene", 9, "p",
+        )
+    ]  # fmt: skip
+    assert score(c, good).passed, score(c, good).reasons
+    bad = answer("Perform hand hygiene before contact with a patient.")
+    bad.references = [
+        Reference(1, "cdc", "Title", "", None, "Guideline", "", "_GoBack", 9, "p"),
+        Reference(2, "cdc", "Title", "", None, "Guideline", "", "Page 9", 9, "p"),
+    ]
+    assert score(c, bad).reasons == [
+        "references lack ['CDC | Centers for Disease Control', '2016']",
+        "references show ['_GoBack', 'Page 9']",
+    ]
+    refusal = Case("r", "q", expect_refusal=True, references_must_include=c.references_must_include)
+    assert score(refusal, refused()).passed  # a refusal shows no references to judge
