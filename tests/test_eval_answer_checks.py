@@ -283,8 +283,7 @@ def test_malformed_verdict_keys_are_rejected(tmp_path: Path, extra: str, message
 
 
 def test_bundled_suites_carry_the_verdict_checks_the_issue_asks_for() -> None:
-    """Issue 15: verdict checks, bullet caps and not-given cases exist in the bundled suites
-    (the counts of the new cases are asserted in test_eval_new_cases.py)."""
+    """Issue 15: verdict checks, bullet caps and not-given cases exist in the bundled suites."""
     suites = [load_suite(p, THRESHOLD_NAMES) for p in bundled_suites()]
     cases = [c for s in suites for c in s.cases]
     assert sum(bool(c.verdict_must_include) for c in cases) >= 60
@@ -353,3 +352,29 @@ def test_references_must_show_publisher_and_year_and_no_bookmark_sections() -> N
     ]
     refusal = Case("r", "q", expect_refusal=True, references_must_include=c.references_must_include)
     assert score(refusal, refused()).passed  # a refusal shows no references to judge
+
+
+def test_the_issue_15_cases_are_there() -> None:
+    """At least 15 three-turn chains, 12 missing subjects or properties, 10 patient questions
+    and 10 questions on the CDC PDFs, with the two the issue names."""
+    suites = {p.stem: load_suite(p, THRESHOLD_NAMES) for p in bundled_suites()}
+    cases = [c for s in suites.values() for c in s.cases]
+    chains = [c for c in cases if len(c.history) == 4 and c.history[0]["role"] == "user"]
+    assert len(chains) >= 15
+    missing = suites["not_covered"].cases
+    assert len(missing) >= 12 and all(c.expect_refusal or c.expect_not_given for c in missing)
+    assert (
+        sum(c.expect_not_given for c in missing) >= 6
+        and sum(c.must_not_include != () for c in missing) >= 12
+    )
+    assert sum(c.audience == "patient" for c in suites["patients"].cases) >= 10
+    outpatient = suites["cdc_outpatient"]
+    assert outpatient.corpus is not None and outpatient.corpus[0].name.startswith("cdc_2016_")
+    hygiene = next(
+        c for c in outpatient.cases if c.question == "How often should hand hygiene be performed?"
+    )
+    assert hygiene.verdict_must_include and hygiene.references_must_include
+    table = [c for c in suites["cdc_opioids"].cases if c.id >= "op-018"]
+    assert len(outpatient.cases) + len(table) >= 10
+    oxy = next(c for c in table if "oxycodone" in c.question and "conversion factor" in c.question)
+    assert ("1.5",) in oxy.verdict_must_include
