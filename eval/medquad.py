@@ -7,16 +7,14 @@ The questions then go through `citeline.pipeline.answer`, exactly as the app ask
 answer is scored against its source answer's document:
 
 - `source_cited`: a claim of the answer cites a passage of the source document;
-- `verdict_source_cited`: the verdict (the bold answer sentence) cites a passage of the source
-  document, i.e. the answer's headline quotes the question's own answer and not a neighbour;
+- `verdict_source_cited`: the verdict (the bold sentence) cites a passage of the source document;
 - `source_supported`: it is cited, and every claim citing it is supported by the source passages
   it cites (`citeline.citations.support` over their concatenation, as the ALCE citation recall
   of eval/scoring.py; the threshold is CITELINE_SUPPORT_THRESHOLD);
 - ALCE citation recall and precision over all claims, uncited sentences, refusal, latency.
 
-The other answers are the distractors: the same focus (a disease, a drug) often has several
-MedQuAD answers from different NIH sites, so citing another one is not always wrong; the
-source-cited rate is therefore a lower bound of useful answers, not an accuracy.
+The other answers are the distractors: one focus often has several MedQuAD answers from different
+NIH sites, so the source-cited rate is a lower bound of useful answers, not an accuracy.
 """
 
 from __future__ import annotations
@@ -50,8 +48,7 @@ from ingest.sync import sync, tqdm_progress
 
 DEFAULT_DIR = PROJECT_ROOT.parent / "shared" / "data" / "medquad"
 DATA_FILE = "medquad_subset.jsonl"
-# 200 questions take a few minutes on a 2-core machine (answering dominates once the cache is
-# warm); --limit 0 asks all of them.
+# --limit 0 asks all; 200 took 1,467 s of answering on the shared 2-core machine (eval/README.md).
 DEFAULT_LIMIT = 200
 
 
@@ -188,8 +185,8 @@ def score_question(qa: QA, ans: Answer, engine: Engine, threshold: float) -> dic
     ]
     citing = [(c, ns) for c, ns in citing if ns]
     support = [judge(c.text, ns) for c, ns in citing]
-    verdict_cites = ans.verdict.citations if ans.verdict else []
-    verdict_docs = [refs[n].doc_id for n in dict.fromkeys(verdict_cites) if n in refs]
+    verdict = list(dict.fromkeys(ans.verdict.citations)) if ans.verdict else []
+    verdict_docs = [refs[n].doc_id for n in verdict if n in refs]
     docs = [r.doc_id for r in sorted(ans.references, key=lambda r: r.n)]
     return {
         "id": qa.id,

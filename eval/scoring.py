@@ -173,6 +173,23 @@ def claim_citations(
     return True, needed, joint
 
 
+def _refusal_and_flags(case: Case, answer: Answer, reasons: list[str]) -> float:
+    """Refusal mismatches and flag errors go to `reasons`; returns the flag accuracy."""
+    if case.expect_refusal and not answer.refused:
+        reasons.append("expected a refusal, got an answer")
+    # For a missing property a refusal is as right as a "not given" answer.
+    if not case.expect_refusal and not case.expect_not_given and answer.refused:
+        reasons.append(f"refused though answerable: {answer.refusal_reason}")
+    flags = set(answer.flags)
+    missing_flags = [f for f in case.expect_flags if f not in flags]
+    alarms = [f for f in ALARM_FLAGS if f in flags and f not in case.expect_flags]
+    if missing_flags:
+        reasons.append(f"missing flag(s) {missing_flags}; answer flags {sorted(flags)}")
+    if alarms:
+        reasons.append(f"unexpected flag(s) {alarms}")
+    return 0.0 if missing_flags or alarms else 1.0
+
+
 def score_case(case: Case, answer: Answer, support: JointSupport, threshold: float) -> CaseResult:
     """Metric values of one answer against its case, and every reason it fails."""
     res = CaseResult(case, answer.to_dict(), refused=answer.refused)
@@ -180,21 +197,7 @@ def score_case(case: Case, answer: Answer, support: JointSupport, threshold: flo
     reasons = res.reasons
     m = res.metrics
 
-    if case.expect_refusal and not answer.refused:
-        reasons.append("expected a refusal, got an answer")
-    # For a missing property a refusal is as right as a "not given" answer.
-    if not case.expect_refusal and not case.expect_not_given and answer.refused:
-        reasons.append(f"refused though answerable: {answer.refusal_reason}")
-
-    flags = set(answer.flags)
-    missing_flags = [f for f in case.expect_flags if f not in flags]
-    alarms = [f for f in ALARM_FLAGS if f in flags and f not in case.expect_flags]
-    m["flag_accuracy"] = 0.0 if missing_flags or alarms else 1.0
-    if missing_flags:
-        reasons.append(f"missing flag(s) {missing_flags}; answer flags {sorted(flags)}")
-    if alarms:
-        reasons.append(f"unexpected flag(s) {alarms}")
-
+    m["flag_accuracy"] = _refusal_and_flags(case, answer, reasons)
     checks = check_answer(case, answer, fold)
     m.update(checks.metrics)
     reasons += checks.reasons
