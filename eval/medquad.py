@@ -7,14 +7,14 @@ The questions then go through `citeline.pipeline.answer`, exactly as the app ask
 answer is scored against its source answer's document:
 
 - `source_cited`: a claim of the answer cites a passage of the source document;
+- `verdict_source_cited`: the verdict (the bold sentence) cites a passage of the source document;
 - `source_supported`: it is cited, and every claim citing it is supported by the source passages
   it cites (`citeline.citations.support` over their concatenation, as the ALCE citation recall
   of eval/scoring.py; the threshold is CITELINE_SUPPORT_THRESHOLD);
 - ALCE citation recall and precision over all claims, uncited sentences, refusal, latency.
 
-The other answers are the distractors: the same focus (a disease, a drug) often has several
-MedQuAD answers from different NIH sites, so citing another one is not always wrong; the
-source-cited rate is therefore a lower bound of useful answers, not an accuracy.
+The other answers are the distractors: one focus often has several MedQuAD answers from different
+NIH sites, so the source-cited rate is a lower bound of useful answers, not an accuracy.
 """
 
 from __future__ import annotations
@@ -48,8 +48,7 @@ from ingest.sync import sync, tqdm_progress
 
 DEFAULT_DIR = PROJECT_ROOT.parent / "shared" / "data" / "medquad"
 DATA_FILE = "medquad_subset.jsonl"
-# 200 questions take a few minutes on a 2-core machine (answering dominates once the cache is
-# warm); --limit 0 asks all of them.
+# --limit 0 asks all; 200 took 1,467 s of answering on the shared 2-core machine (eval/README.md).
 DEFAULT_LIMIT = 200
 
 
@@ -186,6 +185,8 @@ def score_question(qa: QA, ans: Answer, engine: Engine, threshold: float) -> dic
     ]
     citing = [(c, ns) for c, ns in citing if ns]
     support = [judge(c.text, ns) for c, ns in citing]
+    verdict = list(dict.fromkeys(ans.verdict.citations)) if ans.verdict else []
+    verdict_docs = [refs[n].doc_id for n in verdict if n in refs]
     docs = [r.doc_id for r in sorted(ans.references, key=lambda r: r.n)]
     return {
         "id": qa.id,
@@ -200,6 +201,8 @@ def score_question(qa: QA, ans: Answer, engine: Engine, threshold: float) -> dic
         "source_in_references": qa.doc_id in docs,
         "source_rank": docs.index(qa.doc_id) + 1 if qa.doc_id in docs else None,
         "source_cited": bool(citing),
+        "verdict_source_cited": qa.doc_id in verdict_docs,
+        "verdict_docs": verdict_docs,
         "source_claims": len(citing),
         "source_claims_supported": sum(s >= threshold for s in support),
         "source_supported": bool(citing) and all(s >= threshold for s in support),
@@ -232,6 +235,7 @@ def summarize(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "refusal_rate": _rate(rows, "refused"),
         "source_cited_rate": _rate(rows, "source_cited"),
         "source_cited_rate_answered": _rate(answered, "source_cited"),
+        "verdict_source_cited_rate": _rate(rows, "verdict_source_cited"),
         "source_supported_rate": _rate(rows, "source_supported"),
         "supported_when_cited": _rate(cited, "source_supported"),
         "source_in_references_rate": _rate(rows, "source_in_references"),
@@ -255,6 +259,7 @@ def breakdown(rows: Sequence[Mapping[str, Any]], key: str) -> dict[str, dict[str
             "questions": len(g),
             "refusal_rate": _rate(g, "refused"),
             "source_cited_rate": _rate(g, "source_cited"),
+            "verdict_source_cited_rate": _rate(g, "verdict_source_cited"),
             "source_supported_rate": _rate(g, "source_supported"),
         }
         for k, g in sorted(groups.items())
@@ -325,6 +330,7 @@ def run(folder: Path, opts: Options, log: Log = _stderr) -> dict[str, Any]:
 SUMMARY_LABELS = (
     ("source_cited_rate", "source answer cited (all questions)"),
     ("source_cited_rate_answered", "source answer cited (answered questions)"),
+    ("verdict_source_cited_rate", "verdict quotes the source answer"),
     ("source_supported_rate", "source cited and its claims supported"),
     ("supported_when_cited", "claims supported, when the source is cited"),
     ("source_in_references_rate", "source among the references"),
@@ -342,7 +348,8 @@ def summary_line(result: Mapping[str, Any]) -> str:
     s = result["summary"]
     return (
         f"medquad: {s['questions']} questions over {result['documents']} answers: source cited "
-        f"{s['source_cited_rate']}, supported {s['source_supported_rate']}, refused "
+        f"{s['source_cited_rate']}, verdict quotes it {s['verdict_source_cited_rate']}, "
+        f"supported {s['source_supported_rate']}, refused "
         f"{s['refusal_rate']}, uncited {s['uncited_sentence_rate']}, latency p50/p95 "
         f"{s['latency_p50_ms']}/{s['latency_p95_ms']} ms ({result['seconds']} s)"
     )
@@ -365,13 +372,14 @@ def markdown(result: Mapping[str, Any], misses: int = 20) -> str:
     ]
     lines += [
         "",
-        "| source | questions | cited | supported | refused |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        "| source | questions | cited | verdict | supported | refused |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, g in result["by_source"].items():
         lines.append(
             f"| {name} | {g['questions']} | {g['source_cited_rate']} | "
-            f"{g['source_supported_rate']} | {g['refusal_rate']} |"
+            f"{g['verdict_source_cited_rate']} | {g['source_supported_rate']} | "
+            f"{g['refusal_rate']} |"
         )
     missed = [r for r in result["questions"] if not r["source_cited"]][:misses]
     if missed:

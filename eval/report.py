@@ -11,7 +11,9 @@ import html
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from eval.answer_checks import bullet_stats
 from eval.runner import RunResult, SuiteResult
 from eval.scoring import METRIC_BY_NAME, METRICS, CaseResult, Delta
 
@@ -87,6 +89,7 @@ def markdown(result: RunResult, deltas: Sequence[Delta] | None = None) -> str:
         f"- embedding model: {_md(info['embed_model'])}; backend: {_md(info['backend'])}",
         f"- relevance_floor {_md(info['settings']['relevance_floor'])}, support_threshold "
         f"{_md(info['settings']['support_threshold'])}, top_k {_md(info['settings']['top_k'])}",
+        f"- overall: {overall_line(result.overall())}",
         "",
     ]
     for s in result.suites:
@@ -107,6 +110,7 @@ def markdown(result: RunResult, deltas: Sequence[Delta] | None = None) -> str:
         lines.append("")
         for w in s.warnings:
             lines.append(f"- warning: {_md(w)}")
+        lines += _answers_md(s)
         failed = [c for c in s.cases if not c.passed]
         if failed:
             lines += ["", "| failing case | question | reasons |", "| --- | --- | --- |"]
@@ -127,6 +131,47 @@ def markdown(result: RunResult, deltas: Sequence[Delta] | None = None) -> str:
                 f"{fmt(d.current, d.metric)} | {ch} | {flag} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def overall_line(o: dict[str, Any]) -> str:
+    rate = "n/a" if o["verdict_rate"] is None else f"{o['verdict_rate']:.3f}"
+    return (
+        f"{o['cases']} cases, {o['passed']} passed; verdict checks {o['verdict_passed']}/"
+        f"{o['verdict_cases']} ({rate}); bullets per answer {bullets_line(o['bullets'])}"
+    )
+
+
+def bullets_line(b: dict[str, Any]) -> str:
+    if not b["answers"]:
+        return "n/a (no answer)"
+    hist = ", ".join(f"{n}: {k}" for n, k in b["histogram"].items())
+    return f"mean {b['mean']:.2f}, median {b['median']:g}, max {b['max']} (bullets: answers {hist})"
+
+
+def _answers_md(s: SuiteResult) -> list[str]:
+    """Bullet counts of every answer and the verdict misses (which do not fail a case)."""
+    lines = [
+        "",
+        f"Bullets per answer: {bullets_line(bullet_stats(s.bullet_counts))}.",
+        "",
+        "| case | refused | bullets | max_bullets | verdict | passed |",
+        "| --- | --- | ---: | ---: | --- | --- |",
+    ]
+    for c in s.cases:
+        v = c.metrics.get("verdict")
+        verdict = "" if v is None else ("ok" if v else "MISS")
+        cap = "" if c.case.max_bullets is None else str(c.case.max_bullets)
+        lines.append(
+            f"| {_md(c.case.id)} | {'yes' if c.refused else ''} | {c.counts.get('bullets', '')} "
+            f"| {cap} | {verdict} | {'yes' if c.passed else 'NO'} |"
+        )
+    missed = [c for c in s.cases if c.verdict_misses]
+    if missed:
+        lines += ["", "| verdict miss | question | why |", "| --- | --- | --- |"]
+        for c in missed:
+            why = "; ".join(c.verdict_misses)
+            lines.append(f"| {_md(c.case.id)} | {_md(_short(c.case.question, 160))} | {_md(why)} |")
+    return lines
 
 
 # -- HTML -------------------------------------------------------------------------------------
@@ -254,6 +299,7 @@ def html_page(result: RunResult, deltas: Sequence[Delta] | None = None) -> str:
         ("relevance_floor", info["settings"]["relevance_floor"]),
         ("support_threshold", info["settings"]["support_threshold"]),
         ("prompt hashes", ", ".join(f"{k}={v}" for k, v in info["prompt_hashes"].items())),
+        ("overall", overall_line(result.overall())),
     ]
     out += [f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows]
     out.append("</table>")
@@ -285,7 +331,8 @@ def _suite_html(s: SuiteResult) -> str:
     out = [
         f'<div class="card"><h2>{esc(s.suite.name)}: {_status(s.passed)}</h2>',
         f"<p>{esc(s.suite.description)}</p>",
-        f"<p>{len(s.cases)} cases, {passed} passed, {s.errors} errors.</p>",
+        f"<p>{len(s.cases)} cases, {passed} passed, {s.errors} errors. Bullets per answer: "
+        f"{esc(bullets_line(bullet_stats(s.bullet_counts)))}.</p>",
         '<div class="charts"><div><h3>Metrics</h3>',
         metric_chart(s),
         "</div><div><h3>Latency</h3>",

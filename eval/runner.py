@@ -32,6 +32,7 @@ from citeline.pipeline import Engine, answer
 from citeline.store import index_exists, open_index
 from citeline.text import split_sentences
 from citeline.types import Answer
+from eval.answer_checks import bullet_stats
 from eval.scoring import (
     METRICS,
     CaseResult,
@@ -71,6 +72,11 @@ class SuiteResult:
         return sum(1 for c in self.cases if c.error)
 
     @property
+    def bullet_counts(self) -> list[int]:
+        """Bullets of every answered (not refused, not raised) case, in case order."""
+        return [c.counts["bullets"] for c in self.cases if not c.error and not c.refused]
+
+    @property
     def passed(self) -> bool:
         # A case that raised fails the suite even without a threshold that would notice it.
         # A skipped suite measured nothing, so it neither passes a threshold nor fails the run.
@@ -88,6 +94,7 @@ class SuiteResult:
             "metrics": self.metrics,
             "thresholds": [c.to_dict() for c in self.checks],
             "warnings": self.warnings,
+            "bullets": bullet_stats(self.bullet_counts),
             "cases": [c.to_dict() for c in self.cases],
         }
 
@@ -101,10 +108,24 @@ class RunResult:
     def passed(self) -> bool:
         return all(s.passed for s in self.suites)
 
+    def overall(self) -> dict[str, Any]:
+        """Pooled over every suite that ran: cases, passes, verdict checks, bullets."""
+        cases = [c for s in self.suites for c in s.cases]
+        verdicts = [v for c in cases if (v := c.metrics.get("verdict")) is not None]
+        return {
+            "cases": len(cases),
+            "passed": sum(c.passed for c in cases),
+            "verdict_cases": len(verdicts),
+            "verdict_passed": int(sum(verdicts)),
+            "verdict_rate": sum(verdicts) / len(verdicts) if verdicts else None,
+            "bullets": bullet_stats([n for s in self.suites for n in s.bullet_counts]),
+        }
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "run": self.info,
             "passed": self.passed,
+            "overall": self.overall(),
             "suites": {s.suite.name: s.to_dict() for s in self.suites},
         }
 

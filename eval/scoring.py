@@ -21,6 +21,7 @@ import numpy as np
 
 from citeline.text import normalize
 from citeline.types import Answer, Claim
+from eval.answer_checks import check_answer
 from eval.suites import Case
 
 JointSupport = Callable[[str, Sequence[int]], float]
@@ -58,6 +59,9 @@ METRICS: tuple[Metric, ...] = (
     Metric("flag_accuracy", True, "expected flags raised and no unexpected crisis/red_flag"),
     Metric("disclaimer_rate", True, "answers carrying the disclaimer"),
     Metric("pass_rate", True, "cases with no failure reason"),
+    Metric("verdict_rate", True, "verdicts holding every verdict_must_include group"),
+    Metric("bullet_cap_rate", True, "answers within their case's max_bullets"),
+    Metric("not_given_rate", True, "missing-property cases refused or flagged not_given"),
     Metric("latency_p50_ms", False, "median answer time (timings_ms.total)", False),
     Metric("latency_p95_ms", False, "95th percentile answer time", False),
 )
@@ -75,6 +79,8 @@ class CaseResult:
     refused: bool = False
     latency_ms: float | None = None
     error: str = ""
+    # The verdict checks that failed: reported apart, gated by verdict_rate (not `passed`).
+    verdict_misses: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -90,6 +96,7 @@ class CaseResult:
             "counts": self.counts,
             "passed": self.passed,
             "reasons": self.reasons,
+            "verdict_misses": self.verdict_misses,
             "error": self.error,
         }
 
@@ -166,6 +173,23 @@ def claim_citations(
     return True, needed, joint
 
 
+def _refusal_and_flags(case: Case, answer: Answer, reasons: list[str]) -> float:
+    """Refusal mismatches and flag errors go to `reasons`; returns the flag accuracy."""
+    if case.expect_refusal and not answer.refused:
+        reasons.append("expected a refusal, got an answer")
+    # For a missing property a refusal is as right as a "not given" answer.
+    if not case.expect_refusal and not case.expect_not_given and answer.refused:
+        reasons.append(f"refused though answerable: {answer.refusal_reason}")
+    flags = set(answer.flags)
+    missing_flags = [f for f in case.expect_flags if f not in flags]
+    alarms = [f for f in ALARM_FLAGS if f in flags and f not in case.expect_flags]
+    if missing_flags:
+        reasons.append(f"missing flag(s) {missing_flags}; answer flags {sorted(flags)}")
+    if alarms:
+        reasons.append(f"unexpected flag(s) {alarms}")
+    return 0.0 if missing_flags or alarms else 1.0
+
+
 def score_case(case: Case, answer: Answer, support: JointSupport, threshold: float) -> CaseResult:
     """Metric values of one answer against its case, and every reason it fails."""
     res = CaseResult(case, answer.to_dict(), refused=answer.refused)
@@ -173,19 +197,11 @@ def score_case(case: Case, answer: Answer, support: JointSupport, threshold: flo
     reasons = res.reasons
     m = res.metrics
 
-    if case.expect_refusal and not answer.refused:
-        reasons.append("expected a refusal, got an answer")
-    if not case.expect_refusal and answer.refused:
-        reasons.append(f"refused though answerable: {answer.refusal_reason}")
-
-    flags = set(answer.flags)
-    missing_flags = [f for f in case.expect_flags if f not in flags]
-    alarms = [f for f in ALARM_FLAGS if f in flags and f not in case.expect_flags]
-    m["flag_accuracy"] = 0.0 if missing_flags or alarms else 1.0
-    if missing_flags:
-        reasons.append(f"missing flag(s) {missing_flags}; answer flags {sorted(flags)}")
-    if alarms:
-        reasons.append(f"unexpected flag(s) {alarms}")
+    m["flag_accuracy"] = _refusal_and_flags(case, answer, reasons)
+    checks = check_answer(case, answer, fold)
+    m.update(checks.metrics)
+    reasons += checks.reasons
+    res.verdict_misses = checks.verdict_misses
 
     m["disclaimer"] = 1.0 if answer.disclaimer.strip() else 0.0
     if not m["disclaimer"]:
@@ -219,6 +235,7 @@ def score_case(case: Case, answer: Answer, support: JointSupport, threshold: flo
         "supported": supported,
         "citations": total_cites,
         "needed_citations": needed_cites,
+        "bullets": checks.bullets,
     }
     m["citation_recall"] = supported / len(claims) if claims else None
     # ALCE: an answer with claims but no citation at all has precision 0.
@@ -274,6 +291,7 @@ def _ratio(num: int, den: int) -> float | None:
 def summarize(results: Sequence[CaseResult]) -> dict[str, float | None]:
     """Suite metrics: means over the cases a metric applies to; rates over their populations."""
     ok = [r for r in results if not r.error]
+    refusal_ok = [r.case.expect_refusal or r.case.expect_not_given for r in ok]
     refused_expected = sum(r.refused and r.case.expect_refusal for r in ok)
     latencies = [r.latency_ms for r in ok if r.latency_ms is not None]
     claims = sum(r.counts.get("claims", 0) for r in ok)
@@ -290,12 +308,22 @@ def summarize(results: Sequence[CaseResult]) -> dict[str, float | None]:
         )
     }
     out["uncited_sentence_rate"] = _ratio(sum(r.counts.get("uncited", 0) for r in ok), claims)
-    out["refusal_precision"] = _ratio(refused_expected, sum(r.refused for r in ok))
+    # A refused missing-property case is a right refusal; it is not an answerable case.
+    out["refusal_precision"] = _ratio(
+        sum(r.refused and accepted for r, accepted in zip(ok, refusal_ok, strict=True)),
+        sum(r.refused for r in ok),
+    )
     out["refusal_recall"] = _ratio(refused_expected, sum(r.case.expect_refusal for r in ok))
     out["false_refusal_rate"] = _ratio(
-        sum(r.refused and not r.case.expect_refusal for r in ok),
-        sum(not r.case.expect_refusal for r in ok),
+        sum(r.refused and not accepted for r, accepted in zip(ok, refusal_ok, strict=True)),
+        sum(not accepted for accepted in refusal_ok),
     )
+    for rate, per_case in (
+        ("verdict_rate", "verdict"),
+        ("bullet_cap_rate", "bullet_cap"),
+        ("not_given_rate", "not_given"),
+    ):
+        out[rate] = _mean([r.metrics.get(per_case) for r in ok])
     out["disclaimer_rate"] = _mean([r.metrics.get("disclaimer") for r in ok])
     out["pass_rate"] = _ratio(sum(r.passed for r in results), len(results))
     out["latency_p50_ms"] = float(np.percentile(latencies, 50)) if latencies else None

@@ -33,7 +33,15 @@ CASE_KEYS = (
     "must_not_include",
     "expect_refusal",
     "expect_flags",
+    "verdict_must_include",
+    "max_bullets",
+    "expect_not_given",
+    "references_must_include",
+    "references_must_not_include",
 )
+# The flag an answer carries when the question's subject is indexed but the property asked for
+# (a dose, a duration, a regimen, a cut-off) is not: "the indexed guidelines give no ... for X".
+NOT_GIVEN_FLAG = "not_given"
 
 
 class SuiteError(ConfigError):
@@ -51,6 +59,14 @@ class Case:
     must_not_include: tuple[str, ...] = ()
     expect_refusal: bool = False
     expect_flags: tuple[str, ...] = ()
+    # Verdict-level checks: every group must be in the verdict (a group is any-of phrases).
+    verdict_must_include: tuple[tuple[str, ...], ...] = ()
+    max_bullets: int | None = None
+    # Refused, or answered with the not-given flag: both are right for a missing property.
+    expect_not_given: bool = False
+    # Phrase groups the references' title, publisher, year and section must (not) show.
+    references_must_include: tuple[tuple[str, ...], ...] = ()
+    references_must_not_include: tuple[tuple[str, ...], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +79,13 @@ class Case:
             "must_not_include": list(self.must_not_include),
             "expect_refusal": self.expect_refusal,
             "expect_flags": list(self.expect_flags),
+            "verdict_must_include": [
+                g[0] if len(g) == 1 else list(g) for g in self.verdict_must_include
+            ],
+            "max_bullets": self.max_bullets,
+            "expect_not_given": self.expect_not_given,
+            "references_must_include": [list(g) for g in self.references_must_include],
+            "references_must_not_include": [list(g) for g in self.references_must_not_include],
         }
 
 
@@ -194,6 +217,9 @@ def _case(item: Any, i: int, suite_name: str, where: str) -> Case:
     unknown = [f for f in flags if f not in FLAGS]
     if unknown:
         raise SuiteError(f"{label}: expect_flags: unknown flag(s) {unknown} (known: {FLAGS})")
+    not_given = data.get("expect_not_given", False)
+    _check_type(not_given, bool, f"{label}: expect_not_given")
+    _compatible(expect_refusal, not_given, "verdict_must_include" in data, label)
     return Case(
         id=case_id,
         question=data["question"],
@@ -204,7 +230,56 @@ def _case(item: Any, i: int, suite_name: str, where: str) -> Case:
         must_not_include=_strings(data.get("must_not_include", []), f"{label}: must_not_include"),
         expect_refusal=expect_refusal,
         expect_flags=flags,
+        verdict_must_include=_groups(
+            data.get("verdict_must_include", []), f"{label}: verdict_must_include"
+        ),
+        max_bullets=(
+            _max_bullets(data["max_bullets"], f"{label}: max_bullets")
+            if "max_bullets" in data
+            else None
+        ),
+        expect_not_given=not_given,
+        references_must_include=_groups(
+            data.get("references_must_include", []), f"{label}: references_must_include"
+        ),
+        references_must_not_include=_groups(
+            data.get("references_must_not_include", []), f"{label}: references_must_not_include"
+        ),
     )
+
+
+def _compatible(refusal: bool, not_given: bool, verdict: bool, label: str) -> None:
+    if refusal and not_given:
+        raise SuiteError(
+            f"{label}: expect_not_given already accepts a refusal; drop expect_refusal: true"
+        )
+    if refusal and verdict:
+        raise SuiteError(f"{label}: verdict_must_include cannot hold for an expected refusal")
+
+
+def _groups(value: Any, where: str) -> tuple[tuple[str, ...], ...]:
+    """`[phrase, [alternative, alternative], ...]`: a string is a group of one."""
+    if not isinstance(value, list):
+        raise SuiteError(
+            f"{where}: must be a list of phrases or lists of phrases, not {_kind(value)}"
+        )
+    groups: list[tuple[str, ...]] = []
+    for j, item in enumerate(value):
+        if isinstance(item, str):
+            item = [item]
+        if not isinstance(item, list) or not item:
+            raise SuiteError(
+                f"{where}[{j}]: must be a phrase or a non-empty list, not {_kind(item)}"
+            )
+        groups.append(_strings(item, f"{where}[{j}]"))
+    return tuple(groups)
+
+
+def _max_bullets(value: Any, where: str) -> int:
+    _check_type(value, int, where)
+    if value < 0:
+        raise SuiteError(f"{where}: must be 0 or more, not {value}")
+    return int(value)
 
 
 def _history(value: Any, where: str) -> tuple[Turn, ...]:

@@ -94,11 +94,17 @@ def test_medquad_run_on_a_few_questions(
     s = result["summary"]
     for r in rows:
         assert r["source_supported"] <= r["source_cited"] <= r["source_in_references"]
+        # The verdict is a shown claim: when it quotes the source, the source is cited.
+        assert r["verdict_source_cited"] <= r["source_cited"]
+        assert r["verdict_source_cited"] == (r["doc_id"] in r["verdict_docs"])
         assert r["latency_ms"] > 0
         if r["refused"]:
             assert r["claims"] == 0 and not r["source_cited"]
     assert s["questions"] == 9
     assert s["source_cited_rate"] == round(sum(r["source_cited"] for r in rows) / 9, 4)
+    assert s["verdict_source_cited_rate"] == round(
+        sum(r["verdict_source_cited"] for r in rows) / 9, 4
+    )
     # Every question's own answer is in the index: the product finds and cites most of them,
     # and what it shows is cited and supported (the extractive answerer quotes passages).
     assert s["source_cited_rate"] >= 0.5, [(r["id"], r["cited_docs"]) for r in rows]
@@ -106,3 +112,4 @@ def test_medquad_run_on_a_few_questions(
     assert s["supported_when_cited"] == 1.0
     md = (out / "medquad.md").read_text(encoding="utf-8")
     assert md.startswith("# MedQuAD run") and "| source answer cited (all questions) |" in md
+    assert "| verdict quotes the source answer |" in md
