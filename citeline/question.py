@@ -30,7 +30,7 @@ GENERIC = frozenset(
     diagnose diagnosed diagnosis diagnosing prevent prevented prevention preventing symptom
     symptoms sign signs complication complications outlook prognosis inherited inherit
     research information tests testing test affected proportion percentage share big large
-    small year-old years-old old trial study""".split()
+    small year-old years-old old trial study scored scoring prevalent prevalence""".split()
 )
 
 # Scope words: the population or setting a question narrows to. They are qualifiers, never the
@@ -56,18 +56,21 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "cutoff",
         re.compile(
-            r"\b(cut-?offs?|cut-?points?|thresholds?|what score|score (range|band)s?|scores? (indicates?|means?))\b",
+            r"\b(cut-?offs?|cut-?points?|thresholds?|what score|score (range|band)s?|"
+            r"scores? (indicates?|means?)|scored|scoring|interpret\w* (the )?scores?)\b",
             re.I,
         ),
     ),
     ("regimen", re.compile(r"\b(regimens?|schedule)\b", re.I)),
     (
-        "quantity",
+        "prevalence",
         re.compile(
-            r"\b(conversion factors?|how many|what percentage|what proportion|how common|prevalence)\b",
+            r"\b(how common|how prevalent|prevalence|what percentage|what proportion|"
+            r"how many people|what share)\b",
             re.I,
         ),
     ),
+    ("quantity", re.compile(r"\b(conversion factors?|how many|how much)\b", re.I)),
     ("timing", re.compile(r"^\s*when\b|\bat what (age|point|time)\b", re.I)),
     (
         "safety",
@@ -98,8 +101,8 @@ PROPERTY_ANSWER: dict[str, re.Pattern[str]] = {
         re.I,
     ),
     "cutoff": re.compile(
-        r"(score[sd]? of \d|≥\s*\d|>=\s*\d|\d+ or (more|higher|above|greater)|cut-?points?|"
-        r"cut-?offs?|threshold)",
+        r"(score[sd]? (of|below|above) \d|≥\s*\d|>=\s*\d|\d+ or (more|higher|above|greater|over)|"
+        r"\b\d+\s*(-|–|to)\s*\d+\b|cut-?points?|cut-?offs?|threshold)",
         re.I,
     ),
     "regimen": re.compile(
@@ -107,6 +110,11 @@ PROPERTY_ANSWER: dict[str, re.Pattern[str]] = {
         re.I,
     ),
     "quantity": re.compile(r"\d"),
+    "prevalence": re.compile(
+        r"\d+(\.\d+)?\s*%|\b(one|two) in (two|three|four|five|six|ten|\d+)\b|\b(half|a third|a quarter|"
+        r"most|majority|minority)\b|\bprevalence\b|\bcommon\b",
+        re.I,
+    ),
     "safety": re.compile(
         r"\b(safe|safety|side[- ]effects?|adverse|harms?|risks?|tolerat\w*|caution|"
         r"contraindicat\w*|interactions?|well tolerated|serious)\b",
@@ -124,6 +132,7 @@ PROPERTY_NAME = {
     "cutoff": "cut-off",
     "regimen": "regimen",
     "quantity": "figure",
+    "prevalence": "frequency figure",
     "timing": "timing",
     "safety": "safety information",
 }
@@ -139,6 +148,7 @@ class Intent:
     subject_words: tuple[str, ...] = ()  # the same words as written (lower case)
     population: tuple[str, ...] = ()  # scope words (stems)
     phrases: tuple[str, ...] = field(default_factory=tuple)  # subject phrases as written
+    acronyms: frozenset[str] = frozenset()  # subject words written in capitals ("ibs")
 
     @property
     def main(self) -> str:
@@ -176,12 +186,19 @@ def analyse(question: str) -> Intent:
         else:
             kind = "general"
     subj = subject_terms(q)
+    if kind in PROPERTY_ANSWER:
+        # "the dose of X", "the conversion factor for X": X is the main subject.
+        m = re.search(r"\b(?:of|for)\s+(?:the\s+|an?\s+)?([A-Za-z][\w-]*)", q)
+        if m and m.group(1).lower() in subj:
+            subj.remove(m.group(1).lower())
+            subj.insert(0, m.group(1).lower())
     return Intent(
         kind=kind,
         subject=tuple(stem(w) for w in subj),
         subject_words=tuple(subj),
         population=tuple(stem(w) for w in words(q) if stem(w) in POPULATION),
         phrases=tuple(subject_phrases(q)),
+        acronyms=frozenset(m.lower() for m in _ACRONYM.findall(q)),
     )
 
 
@@ -230,3 +247,25 @@ def mentions(intent: Intent, text_stems: set[str]) -> float:
 
 def stems_of(text: str) -> set[str]:
     return {stem(w) for w in words(text)}
+
+
+_ACRONYM = re.compile(r"\b([A-Z][A-Z0-9]{1,5})s?\b")
+
+
+def acronym_stems(intent: Intent, text: str) -> set[str]:
+    """Subject stems a text states by acronym or in full: "IBD" in a text answers "inflammatory
+    bowel disease" in the question, and "irritable bowel syndrome" answers "IBS"."""
+    out: set[str] = set()
+    subj = list(intent.subject_words)
+    initials = "".join(w[0] for w in subj)
+    for m in _ACRONYM.finditer(text):
+        acro = m.group(1).lower()
+        start = initials.find(acro)
+        if len(acro) >= 2 and start >= 0:
+            out |= {stem(w) for w in subj[start : start + len(acro)]}
+    low_words = words(text)
+    text_initials = "".join(w[0] for w in low_words)
+    for w in subj:
+        if 3 <= len(w) <= 6 and w in intent.acronyms and w in text_initials:
+            out.add(stem(w))
+    return out

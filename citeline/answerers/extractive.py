@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from citeline.answerers.scoring import Candidate, property_answers
+from citeline.answerers.scoring import Candidate, mentions_main, property_answers
 from citeline.citations import DraftSentence
 from citeline.question import Intent, stems_of
 from citeline.sections import CAVEATS, section_for
@@ -66,9 +66,7 @@ def compose(
         pool = [c for c in pool if not c.answers_property or c in answers]
         if not answers and intent.main:
             not_given = True
-            pool = [
-                c for c in pool if intent.main in stems_of(f"{c.text} {c.section} {c.doc.title}")
-            ]
+            pool = [c for c in pool if mentions_main(intent, f"{c.text} {c.section} {c.doc.title}")]
         elif answers:
             pool = answers  # a narrow question is answered by what gives the property
     if intent.subject:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from citeline.question import Intent, mentions, stems_of
+from citeline.question import Intent, acronym_stems, mentions, stems_of
 from citeline.safety import is_instruction
 from citeline.text import content_words
 from citeline.types import DocMeta, Passage
@@ -151,7 +151,8 @@ def candidates(
         if vecs is None or not len(p.chunk.sentences) or vecs.shape[0] != len(p.chunk.sentences):
             continue
         sims = vecs @ query_vector
-        context_stems = stems_of(p.chunk.section) | stems_of(p.doc.title)
+        context = f"{p.chunk.section} {p.doc.title}"
+        context_stems = stems_of(context) | acronym_stems(intent, context)
         for i, sentence in enumerate(p.chunk.sentences):
             if (
                 len(sentence) < MIN_SENTENCE_CHARS
@@ -163,7 +164,7 @@ def candidates(
             lead_in, usable = _lead_in(sentence, p.doc)
             if not usable:
                 continue
-            s_stems = stems_of(sentence)
+            s_stems = stems_of(sentence) | acronym_stems(intent, sentence)
             about = mentions(intent, s_stems)
             about_ctx = mentions(intent, s_stems | context_stems)
             has_prop = intent.answers_property(sentence)
@@ -204,6 +205,10 @@ def candidates(
     return out
 
 
+def mentions_main(intent: Intent, text: str) -> bool:
+    return intent.main in stems_of(text) | acronym_stems(intent, text)
+
+
 def property_answers(intent: Intent, cands: Sequence[Candidate]) -> list[Candidate]:
     """The candidates that give the property asked for, about the subject asked about (a number
     that belongs to another drug, test or population is not an answer)."""
@@ -214,7 +219,7 @@ def property_answers(intent: Intent, cands: Sequence[Candidate]) -> list[Candida
     for c in cands:
         if not c.answers_property:
             continue
-        if main and main not in stems_of(f"{c.text} {c.section} {c.doc.title}"):
+        if main and not mentions_main(intent, f"{c.text} {c.section} {c.doc.title}"):
             continue
         out.append(c)
     return out
