@@ -149,6 +149,7 @@ class Intent:
     population: tuple[str, ...] = ()  # scope words (stems)
     phrases: tuple[str, ...] = field(default_factory=tuple)  # subject phrases as written
     acronyms: frozenset[str] = frozenset()  # subject words written in capitals ("ibs")
+    frame: tuple[str, ...] = ()  # stems of an inherited subject: context, weighed less
 
     @property
     def main(self) -> str:
@@ -169,8 +170,17 @@ class Intent:
         return bool(pattern and pattern.search(sentence))
 
 
+_FRAME = re.compile(r"\s*\(([^()]*)\)\s*\?\s*$")
+
+
 def analyse(question: str) -> Intent:
     q = question.strip()
+    # A follow-up's inherited subject, "(gut health and mental health)", frames the question;
+    # the question's own words lead.
+    frame_match = _FRAME.search(q)
+    frame = subject_terms(frame_match.group(1)) if frame_match else []
+    if frame_match:
+        q = q[: frame_match.start()] + "?"
     kind = next((name for name, pat in _PATTERNS if pat.search(q)), "")
     if not kind:
         if _WHO.search(q):
@@ -192,12 +202,18 @@ def analyse(question: str) -> Intent:
         if m and m.group(1).lower() in subj:
             subj.remove(m.group(1).lower())
             subj.insert(0, m.group(1).lower())
+    own = tuple(stem(w) for w in subj)
+    frame_stems = tuple(dict.fromkeys(stem(w) for w in frame if stem(w) not in own))
+    if not own:  # nothing of its own: the frame is the subject
+        subj, own, frame_stems = frame, tuple(stem(w) for w in frame), ()
     return Intent(
         kind=kind,
-        subject=tuple(stem(w) for w in subj),
-        subject_words=tuple(subj),
+        subject=own + frame_stems,
+        frame=frame_stems,
+        subject_words=tuple(subj) + tuple(w for w in frame if stem(w) in frame_stems),
         population=tuple(stem(w) for w in words(q) if stem(w) in POPULATION),
-        phrases=tuple(subject_phrases(q)),
+        phrases=tuple(subject_phrases(q))
+        + (tuple(subject_phrases(frame_match.group(1))) if frame_match else ()),
         acronyms=frozenset(m.lower() for m in _ACRONYM.findall(q)),
     )
 
@@ -240,7 +256,10 @@ def mentions(intent: Intent, text_stems: set[str]) -> float:
     if not intent.subject:
         return 0.0
     main_weight = 2.0 if intent.is_property else 1.0
-    weights = {s: (main_weight if i == 0 else 1.0) for i, s in enumerate(intent.subject)}
+    weights = {
+        s: (0.5 if s in intent.frame else main_weight if i == 0 else 1.0)
+        for i, s in enumerate(intent.subject)
+    }
     total = sum(weights.values())
     return sum(w for s, w in weights.items() if s in text_stems) / total
 

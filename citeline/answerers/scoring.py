@@ -76,6 +76,28 @@ _NAMES_INSTANCES = re.compile(
 WHICH_BONUS = 0.06
 # "... therefore ...", "... thus ..." early in a sentence: a conclusion drawn from what came before.
 _CONCLUDES = re.compile(r"^(\S+\s+){0,4}(therefore|thus|hence|so)\b", re.I)
+# How a study was done is not what it found: method sentences rank below results unless the
+# question asks about the method.
+_METHOD = re.compile(
+    r"\b(tested whether|asked whether|aimed to|was designed|were randomi[sz]ed|randomly assigned|"
+    r"enrolled|recruited|were colonised|(was|were) measured|questionnaire scores|participants (then|were)|"
+    r"was an? [\w-]*\s*(randomi[sz]ed|pilot|prospective|cross-sectional|controlled)|"
+    r"the (study|trial) (included|involved|compared)|reviewed .* using)\b",
+    re.I,
+)
+_ASKS_METHOD = re.compile(
+    r"\b(how was|how were|design|methods?|how many (people|participants|patients|adults)|"
+    r"who (was|were) (studied|included)|how long did|measured|questionnaire)\b",
+    re.I,
+)
+_RESULT = re.compile(
+    r"(%|\b(found|showed|shows|superior|improved|improves|reduced|reduces|increased|increases|"
+    r"higher|lower|more likely|less likely|no (significant )?(difference|effect)|did not|favoured|"
+    r"odds ratio|developed|caused|predicted)\b)",
+    re.I,
+)
+METHOD_PENALTY = 0.08
+RESULT_BONUS = 0.04
 _LIST_FRAGMENT = re.compile(r"^([a-z]\)|[a-z]\.\s|\d+\)|[ivx]+\.\s|[-*•])|[:;,]\s*$")
 
 
@@ -143,6 +165,7 @@ def candidates(
     """Every usable sentence of the passages, scored as an answer to the question."""
     prior = PRIOR.get(audience, PRIOR["clinician"])
     qwords = set(content_words(question))
+    asks_method = bool(_ASKS_METHOD.search(question))
     phrases = [p.lower() for p in intent.phrases if " " in p]
     top_passage = max((p.score for p in passages), default=1.0) or 1.0
     out: list[Candidate] = []
@@ -179,6 +202,10 @@ def candidates(
             score += prior.get(p.doc.type, 0.0)
             if intent.is_property:
                 score += PROPERTY_BONUS if has_prop else -PROPERTY_MISSING
+            if not asks_method and _METHOD.search(sentence):
+                score -= METHOD_PENALTY
+            elif not intent.is_property and _RESULT.search(sentence):
+                score += RESULT_BONUS
             if intent.kind in ("which", "how") and _NAMES_INSTANCES.search(sentence):
                 score += WHICH_BONUS
             if lead_in:
