@@ -7,6 +7,7 @@ Either way no sentence ends in ":" or is a bare list marker."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -14,11 +15,15 @@ from citeline.text import split_sentences
 from ingest.pdflines import Line
 
 _MARKER = re.compile(
-    r"^(?P<m>[\u2022\u25aa\u25a0\u25cf\u25e6\u2023\u2043\u203a\u00bb*\u2013-]"
+    r"^(?P<m>[\u2022\u25aa\u25a0\u25cf\u25e6\u2023\u2043\u203a\u00bb*\u2020\u2021\u00a7\u00b6\u2013-]"
     r"|\(?(?P<tok>\d{1,2}|[a-zA-Z]|[ivxIVX]{1,5})(?P<close>[.)]))\s+(?=\S)"
 )
 _ENDS_SENTENCE = re.compile(r"[.!?:;][\"'\u201d\u2019)\]]*$")
 _ROMAN = ["i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii"]
+_ABBREV = {"al", "e.g", "i.e", "etc", "vs", "no", "fig", "ref", "p", "pp"}
+# An enumeration inside a paragraph after a lead-in: "... should be noted: 1) All doses ...
+# mcg/hr. 2) Equianalgesic ...": each item after a full stop, numbered in sequence.
+_INLINE_FIRST = re.compile(r":\s+(?=\(?1[.)]\s)")
 MAX_LIST_CHARS = 1000  # a longer list is given item by item, each with its lead-in
 
 
@@ -78,6 +83,7 @@ def paragraphs(lines: list[Line]) -> list[Para]:
     paras: list[Para] = []
     prev: Line | None = None
     open_items: dict[int, str] = {}  # x bucket -> marker of the last item there
+    first_line = False  # the line before opened its paragraph
     for ln in lines:
         if ln.table:
             paras.append(Para(ln.text, table=True))
@@ -87,7 +93,8 @@ def paragraphs(lines: list[Line]) -> list[Para]:
         marker = m.group(0).strip() if m else ""
         start = prev is None
         if prev is not None:
-            ends = bool(_ENDS_SENTENCE.search(prev.text))
+            last = prev.text.rsplit(" ", 1)[-1].rstrip(".").lower()
+            ends = bool(_ENDS_SENTENCE.search(prev.text)) and last not in _ABBREV
             gap = prev.y - ln.y
             bucket = round(ln.x / 4)
             follows = any(
@@ -95,10 +102,15 @@ def paragraphs(lines: list[Line]) -> list[Para]:
                 for b in (bucket - 1, bucket, bucket + 1)
                 if b in open_items
             )
+            # set left of the line before, unless that line opened an indented paragraph
+            outdent = ln.x < prev.x - 3 and not first_line
             if marker:
-                start = ends or ln.x < prev.x - 3 or follows
+                start = ends or outdent or follows
             else:
-                start = ends and (gap > 1.8 * max(ln.size, 1.0) or gap < -2.0 * max(ln.size, 1.0))
+                size = max(ln.size, 1.0)
+                indent = ln.x > prev.x + 3 and abs(gap) < 2.0 * size  # a first-line indent
+                start = ends and (gap > 1.8 * size or gap < -2.0 * size or indent)
+        first_line = start
         if start:
             paras.append(Para(ln.text, marker=marker, x=ln.x))
             if marker:
@@ -107,6 +119,30 @@ def paragraphs(lines: list[Line]) -> list[Para]:
             paras[-1].text = _join_lines(paras[-1].text, ln.text)
         prev = ln
     return paras
+
+
+def _split_inline(p: Para) -> list[Para]:
+    """A paragraph holding a lead-in and numbered items, as a lead-in paragraph and items."""
+    m = _INLINE_FIRST.search(p.text)
+    if m is None or p.table:
+        return [p]
+    cuts, k, pos = [m.end()], 2, m.end()
+    while True:
+        nxt = re.compile(rf"(?<=[.;])\s+(?=\(?{k}[.)]\s)").search(p.text, pos)
+        if nxt is None:
+            break
+        cuts.append(nxt.end())
+        pos, k = nxt.end(), k + 1
+    if len(cuts) < 3:  # two items are not worth splitting a paragraph for
+        return [p]
+    bounds = [*cuts, len(p.text)]
+    head = Para(p.text[: cuts[0]].strip(), p.marker, p.x)
+    items = []
+    for a, b in itertools.pairwise(bounds):
+        chunk = p.text[a:b].strip()
+        mk = _MARKER.match(chunk)
+        items.append(Para(chunk, mk.group(0).strip() if mk else "", p.x + 10))
+    return [head, *items]
 
 
 def _strip_marker(text: str) -> str:
@@ -137,6 +173,15 @@ def _merge_list(paras: list[Para], i: int) -> bool:
     first = paras[i + 1] if i + 1 < len(paras) else None
     if first is None or first.table:
         return False
+    sentences = split_sentences(lead.text)
+    if len(sentences) > 1:  # only the sentence that ends in ":" leads into the list
+        rest = lead.text[: lead.text.rindex(sentences[-1])].strip()
+        if rest:
+            paras[i : i + 1] = [
+                Para(rest, lead.marker, lead.x, leadin_done=True),
+                Para(lead.text[len(rest) :].strip(), "", lead.x),
+            ]
+            return True
     if not first.marker:  # a lead-in before a plain paragraph reads into it
         paras[i : i + 2] = [
             Para(f"{lead.text} {first.text}", lead.marker, lead.x, leadin_done=True)
@@ -174,6 +219,7 @@ def _merge_list(paras: list[Para], i: int) -> bool:
 
 def assemble(paras: list[Para]) -> list[str]:
     """Paragraph texts with every lead-in merged into its list, innermost list first."""
+    paras = [q for p in paras for q in _split_inline(p)]
     while True:
         leads = [
             k
@@ -185,4 +231,4 @@ def assemble(paras: list[Para]) -> list[str]:
                 paras[leads[-1]].leadin_done = True
                 continue
             break
-    return [p.text if p.table else _body(p) for p in paras if p.text.strip()]
+    return [p.text if p.table else _body(p) for p in paras if any(ch.isalpha() for ch in p.text)]

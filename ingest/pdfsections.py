@@ -17,6 +17,9 @@ MAX_PATH_PARTS = 3
 # ("Elements to be assessed Assessment Notes/Areas for Improvement"), not a section title.
 REPEATED_PAGES = 3
 REPEATED_WORDS = 5
+# A box or figure caption set apart from the text ("BOX 1. Executive summary of ...") titles
+# what follows, whatever its size.
+_CAPTION = re.compile(r"^(?:BOX|Box|FIGURE|Figure|Exhibit)\s*\d{1,3}[A-Za-z]?\s*[.:]\s+[A-Z(]")
 
 
 @dataclass
@@ -43,7 +46,10 @@ def _runs(lines: list[Line], body: BodyFont) -> dict[int, Heading]:
         ):
             j += 1
         run = lines[i:j]
-        if len(run) <= MAX_HEADING_LINES and is_heading(run[-1], body) and is_heading(run[0], body):
+        caption = _CAPTION.match(run[0].text) is not None and not run[-1].text.endswith(".")
+        if len(run) <= MAX_HEADING_LINES and (
+            caption or (is_heading(run[-1], body) and is_heading(run[0], body))
+        ):
             text = " ".join(ln.text.strip() for ln in run)
             found[i] = Heading(text=" ".join(text.split()), n_lines=len(run))
         i = j

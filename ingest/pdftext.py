@@ -14,8 +14,7 @@ from citeline.text import normalize
 # not the tail, or the head is one letter that is not a word ("A", "I").
 _SPLIT_WORD = re.compile(r"\b([A-Z][a-z]?) ([a-z]{2,})\b")
 _WORD = re.compile(r"[A-Za-z]+")
-# Inline reference numbers: "(232)", "( 123)", "(55,202,203)", "(7-9)", "[12]". A single number
-# below 10 followed by a word is an enumeration ("(1) use of a single syringe"), kept.
+# Inline reference numbers: "(232)", "( 123)", "(55,202,203)", "(7-9)", "[12]".
 _REF = re.compile(
     r"\s?(?P<open>[(\[])\s?(?P<nums>\d{1,3}(?:\s?[,\u2013\u2014-]\s?\d{1,3})*)\s?[)\]]"
     r"(?=(?P<after>\s+\S|[.,;:)\]]|$))"
@@ -43,14 +42,19 @@ def join_split_words(text: str, vocab: Counter[str]) -> str:
 
 
 def strip_reference_numbers(text: str) -> str:
+    """`text` without inline reference numbers. A number in parentheses before punctuation is
+    a reference; one before a word is an enumeration when it opens the paragraph or a
+    neighbouring number of the sequence is there too ("(1) use of ..., (2) reinsertion ...")."""
+
     def fix(m: re.Match[str]) -> str:
         nums, after = m.group("nums"), m.group("after") or ""
-        start = m.start()
-        if start == 0 or (start == 1 and text[0].isspace()):
-            return m.group(0)  # a paragraph opening "(1) ..." is an enumeration
-        single = re.fullmatch(r"\d{1,2}", nums) is not None
-        if single and int(nums) < 10 and after[:1].isspace() and after.strip()[:1].isalnum():
-            return m.group(0)
+        if not after[:1].isspace():
+            return ""
+        opening = m.start() == 0 or not text[: m.start()].strip()
+        if re.fullmatch(r"\d{1,2}", nums):
+            n = int(nums)
+            if opening or f"({n + 1})" in text or (n > 1 and f"({n - 1})" in text):
+                return m.group(0)
         return ""
 
     return _REF.sub(fix, text)
