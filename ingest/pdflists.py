@@ -84,6 +84,9 @@ def paragraphs(lines: list[Line]) -> list[Para]:
     prev: Line | None = None
     open_items: dict[int, str] = {}  # x bucket -> marker of the last item there
     first_line = False  # the line before opened its paragraph
+    last_item = (
+        ""  # the marker of the last item, wherever it was set (lists go on in the next column)
+    )
     for ln in lines:
         if ln.table:
             paras.append(Para(ln.text, table=True))
@@ -101,7 +104,7 @@ def paragraphs(lines: list[Line]) -> list[Para]:
                 marker in _successors(open_items[b])
                 for b in (bucket - 1, bucket, bucket + 1)
                 if b in open_items
-            )
+            ) or (bool(marker) and marker in _successors(last_item))
             # set left of the line before, unless that line opened an indented paragraph
             outdent = ln.x < prev.x - 3 and not first_line
             if marker:
@@ -109,12 +112,18 @@ def paragraphs(lines: list[Line]) -> list[Para]:
             else:
                 size = max(ln.size, 1.0)
                 indent = ln.x > prev.x + 3 and abs(gap) < 2.0 * size  # a first-line indent
-                start = ends and (gap > 1.8 * size or gap < -2.0 * size or indent)
+                # after a gap, a line in another face starts a paragraph even when the line
+                # before did not end a sentence ("... visit OneandOnlyCampaign.org")
+                restyled = (ln.font, round(ln.size)) != (prev.font, round(prev.size))
+                start = (ends and (gap > 1.8 * size or gap < -2.0 * size or indent)) or (
+                    restyled and gap > 1.8 * size
+                )
         first_line = start
         if start:
             paras.append(Para(ln.text, marker=marker, x=ln.x))
             if marker:
                 open_items[round(ln.x / 4)] = marker
+                last_item = marker
         else:
             paras[-1].text = _join_lines(paras[-1].text, ln.text)
         prev = ln

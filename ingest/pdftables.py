@@ -22,6 +22,7 @@ _CAPTION = re.compile(r"^(?:TABLE|Table)\s*(?:\d{1,3}[A-Za-z]?)?\s*[.:\u2014\u20
 _CELL_GAP = re.compile(r"\s{3,}")
 _NOTE_MARKS = "*\u2020\u2021\u00a7\u00b6#"
 MIN_ROWS = 2
+PROSE_CHARS = 40  # a text run this long in another column is running text, not a cell
 log = logging.getLogger(__name__)
 
 
@@ -83,7 +84,13 @@ def _groups(page: Any) -> list[dict[str, Any]]:
 def _rows(groups: list[dict[str, Any]], caption: dict[str, Any]) -> list[list[str]]:
     """Cells of the lines below the caption, in the caption's column, top to bottom."""
     x_lo = caption["tx"] - 2
-    x_hi = caption["displaced_tx"] + 15
+    # the table ends where another column of running text starts to the right of the caption
+    prose = [
+        g["tx"]
+        for g in groups
+        if g["tx"] > caption["tx"] + 150 and len(g["text"].strip()) >= PROSE_CHARS
+    ]
+    x_hi = min(prose) - 2 if prose else float("inf")
     below = [
         g
         for g in groups
