@@ -21,6 +21,8 @@ from ingest.pdftables import is_caption, merge_tables
 from ingest.pdftext import clean, publisher_and_year, vocabulary
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)
+# Part of each PDF's content hash: a new way of reading PDFs re-ingests them once.
+PARSER_VERSION = "pdf-layout-1"
 
 
 def _outline_entries(reader: Any) -> dict[int, list[tuple[int, str]]]:

@@ -20,6 +20,7 @@ class Line:
     x: float = 0.0
     y: float = 0.0
     table: bool = False  # a table rendered as rows (see ingest.pdftables)
+    purity: float = 1.0  # share of the line's characters set in its dominant font
 
 
 @dataclass(frozen=True)
@@ -55,11 +56,18 @@ def is_italic(font: str) -> bool:
 
 
 def _visible(text: str) -> str:
-    """Without private-use glyphs (Wingdings bullets and check boxes) and U+FFFD, which stands
-    for glyphs pypdf could not map (a broken font): not text to cite."""
-    return "".join(
-        " " if unicodedata.category(ch) == "Co" or ch == "\ufffd" else ch for ch in text
-    ).replace("\r", "\n")
+    """Without U+FFFD, which stands for glyphs pypdf could not map (a broken font): not text to
+    cite. Private-use glyphs (Wingdings bullets and check boxes) stay until the line is made."""
+    return text.replace("\ufffd", "").replace("\r", "\n")
+
+
+_PRIVATE_LEAD = re.compile(r"^[\s\ue000-\uf8ff]*[\ue000-\uf8ff]\s*(?=\S)")
+
+
+def _private_glyphs(text: str) -> str:
+    """A private-use glyph opening a line is a bullet ("\u2022 "); elsewhere it is no text."""
+    text = _PRIVATE_LEAD.sub("\u2022 ", text)
+    return "".join(" " if unicodedata.category(ch) == "Co" else ch for ch in text)
 
 
 def page_lines(page: Any) -> list[Line]:
@@ -107,7 +115,8 @@ def _make_line(frags: list[tuple[str, str, float, float, float]]) -> Line | None
             weights[(font, round(size, 1))] += n
     if not weights:
         return None
-    (font, size), _ = weights.most_common(1)[0]
+    (font, size), top = weights.most_common(1)[0]
+    purity = top / sum(weights.values())
     kept: list[str] = []
     for k, (text, _font, fsize, _x, _y) in enumerate(frags):
         prev = "".join(kept).rstrip()
@@ -122,10 +131,10 @@ def _make_line(frags: list[tuple[str, str, float, float, float]]) -> Line | None
             continue
         kept.append(text)
     first = next(fr for fr in frags if fr[0].strip())
-    text = normalize("".join(kept))
+    text = normalize(_private_glyphs("".join(kept)))
     if not text:
         return None
-    return Line(text=text, font=font, size=size, x=first[3], y=first[4])
+    return Line(text=text, font=font, size=size, x=first[3], y=first[4], purity=purity)
 
 
 def body_font(pages: list[list[Line]]) -> BodyFont:
@@ -140,6 +149,7 @@ def body_font(pages: list[list[Line]]) -> BodyFont:
     return BodyFont(font, float(size))
 
 
+MIN_HEADING_PURITY = 0.95
 _ENDS_CLAUSE = re.compile(r"[.,;:!]$")
 _LIST_MARKER = re.compile(
     r"^(?:[\u2022\u25aa\u25a0\u25cf\u25e6\u2023\u2043\u203a\u00bb*\u2013-]"
@@ -155,8 +165,8 @@ def is_heading(line: Line, body: BodyFont) -> bool:
         return False
     if _ENDS_CLAUSE.search(t) or not (t[0].isupper() or t[0].isdigit()):
         return False
-    if body.size <= 0 or line.size < 0.9 * body.size:
-        return False
+    if body.size <= 0 or line.size < 0.9 * body.size or line.purity < MIN_HEADING_PURITY:
+        return False  # a bold term opening a definition ("Bundle: An implementation ...")
     if line.size >= 1.15 * body.size:
         return True
     if _LIST_MARKER.match(t) and not t[0].isdigit():

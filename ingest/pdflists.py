@@ -15,7 +15,8 @@ from citeline.text import split_sentences
 from ingest.pdflines import Line
 
 _MARKER = re.compile(
-    r"^(?P<m>[\u2022\u25aa\u25a0\u25cf\u25e6\u2023\u2043\u203a\u00bb*\u2020\u2021\u00a7\u00b6\u2013-]"
+    r"^(?P<m>[\u2022\u25aa\u25a0\u25cf\u25e6\u2023\u2043\u203a\u00bb*\u2020\u2021\u00a7\u00b6\u2013-"
+    r"\u2751\u2752\u25a1\u2610\u2713\u2714\u27a2\u25ba\u25b6\u25c6\u2666]"
     r"|\(?(?P<tok>\d{1,2}|[a-zA-Z]|[ivxIVX]{1,5})(?P<close>[.)]))\s+(?=\S)"
 )
 _ENDS_SENTENCE = re.compile(r"[.!?:;][\"'\u201d\u2019)\]]*$")

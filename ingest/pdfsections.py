@@ -47,8 +47,12 @@ def _runs(lines: list[Line], body: BodyFont) -> dict[int, Heading]:
             j += 1
         run = lines[i:j]
         caption = _CAPTION.match(run[0].text) is not None and not run[-1].text.endswith(".")
-        if len(run) <= MAX_HEADING_LINES and (
-            caption or (is_heading(run[-1], body) and is_heading(run[0], body))
+        # a line that goes on in lower case continues a sentence: no heading ends there
+        goes_on = j < len(lines) and lines[j].text[:1].islower()
+        if (
+            len(run) <= MAX_HEADING_LINES
+            and not goes_on
+            and (caption or (is_heading(run[-1], body) and is_heading(run[0], body)))
         ):
             text = " ".join(ln.text.strip() for ln in run)
             found[i] = Heading(text=" ".join(text.split()), n_lines=len(run))
