@@ -35,6 +35,7 @@ _ABBREV = {
     "incl",
     "cf",
 }
+_ROMAN_MARKERS = {"ii", "iii", "iv", "vi", "vii", "viii", "ix", "xi", "xii"}
 _SENT_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'\-]*|\d+(?:[.,]\d+)?%?")
 _NUMBER = re.compile(r"(?<![A-Za-z])\d+(?:[.,]\d+)*(?:\s?%)?")
@@ -84,8 +85,9 @@ def split_sentences(text: str) -> list[str]:
         for m in _SENT_END.finditer(block):
             candidate = block[start : m.start()].strip()
             last = candidate.rsplit(" ", 1)[-1].rstrip(".").lower()
-            # "C. difficile", "et al.", "e.g." and single initials do not end a sentence.
-            if last in _ABBREV or (len(last) == 1 and last.isalpha()):
+            # "C. difficile", "et al.", "e.g." and single initials do not end a sentence, nor
+            # does a list marker "ii." inside a list sentence ("... care, ii. Cover ...").
+            if last in _ABBREV or (len(last) == 1 and last.isalpha()) or last in _ROMAN_MARKERS:
                 continue
             if candidate:
                 out.append(candidate)

@@ -85,11 +85,13 @@ def _load(path: Path, overrides: dict[str, Any] | None) -> ParsedDocument:
         raise LoaderError(f"cannot read: {exc.strerror}") from None
     raw_hash = hashlib.sha256(raw).hexdigest()
 
+    parser = ""  # a parser version in the hash re-ingests files when their reading changes
     if suffix == ".pdf":
-        from ingest.pdf import parse_pdf
+        from ingest.pdf import PARSER_VERSION, parse_pdf
 
         file_meta, blocks = parse_pdf(raw)
         front: dict[str, Any] = {}
+        parser = PARSER_VERSION
     elif suffix in (".html", ".htm"):
         from ingest.html import parse_html
 
@@ -113,7 +115,9 @@ def _load(path: Path, overrides: dict[str, Any] | None) -> ParsedDocument:
     merged: dict[str, Any] = {**file_meta, **front, **sidecar, **(overrides or {})}
     meta = make_meta(merged, path)
     # The hash covers metadata too, so a changed sidecar re-ingests the document.
-    content_hash = hashlib.sha256((raw_hash + repr(sorted(merged.items()))).encode()).hexdigest()
+    content_hash = hashlib.sha256(
+        (raw_hash + parser + repr(sorted(merged.items()))).encode()
+    ).hexdigest()
     return ParsedDocument(meta, blocks, content_hash, raw_hash)
 
 

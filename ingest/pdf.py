@@ -1,4 +1,6 @@
-"""PDF loader: text per page (so citations can give a page), sections from the PDF outline."""
+"""PDF loader: text per page (so citations can give a page), sections from the PDF outline and
+from the headings as printed (font size and face), list items with their lead-in, tables as
+rows (ingest.pdftables), inline reference numbers and split words repaired (ingest.pdftext)."""
 
 from __future__ import annotations
 
@@ -12,8 +14,15 @@ from typing import Any
 from citeline.errors import LoaderError
 from citeline.text import normalize
 from ingest.loaders import Block
+from ingest.pdflines import Line, body_font, page_lines
+from ingest.pdflists import assemble, paragraphs
+from ingest.pdfsections import find_headings, page_blocks, printed_title
+from ingest.pdftables import is_caption, merge_tables
+from ingest.pdftext import clean, publisher_and_year, vocabulary
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)
+# Part of each PDF's content hash: a new way of reading PDFs re-ingests them once.
+PARSER_VERSION = "pdf-layout-1"
 
 
 def _outline_entries(reader: Any) -> dict[int, list[tuple[int, str]]]:
@@ -30,7 +39,7 @@ def _outline_entries(reader: Any) -> dict[int, list[tuple[int, str]]]:
             except Exception:  # a broken outline entry is not worth failing the file for
                 continue
             title = " ".join(normalize(str(getattr(item, "title", "") or "")).split())
-            if title and page is not None and page >= 0:
+            if title and page is not None and page >= 0 and not _is_bookmark(title):
                 by_page.setdefault(page, []).append((depth, title))
 
     try:
@@ -38,6 +47,14 @@ def _outline_entries(reader: Any) -> dict[int, list[tuple[int, str]]]:
     except Exception:
         return {}
     return by_page
+
+
+# Bookmarks that are not section titles: Word's "_GoBack" and other hidden ones, "Page 9".
+_BOOKMARK = re.compile(r"^(?:_.*|(?:page|p\.?)\s*\d+|[\W\d_]*)$", re.IGNORECASE)
+
+
+def _is_bookmark(title: str) -> bool:
+    return bool(_BOOKMARK.match(title.strip()))
 
 
 def _squash(text: str) -> str:
@@ -129,7 +146,11 @@ def _running_lines(pages: list[str]) -> set[str]:
     return {k for k, n in counts.items() if n >= 0.3 * len(pages) and len(k) < 200}
 
 
-def parse_pdf(raw: bytes) -> tuple[dict[str, Any], list[Block]]:
+# Check-box columns of forms: "[ ] Yes [ ] No" with the boxes as glyphs.
+_CHECKBOXES = re.compile(r"^[\u2022\s]*(?:(?:Yes|No|N/?A|Unknown)[\u2022\s]*)+$")
+
+
+def _open(raw: bytes) -> Any:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -152,38 +173,77 @@ def parse_pdf(raw: bytes) -> tuple[dict[str, Any], list[Block]]:
         raise LoaderError(f"unreadable PDF ({exc.__class__.__name__})") from None
     if n_pages == 0:
         raise LoaderError("PDF has no pages")
-    outline = _outline_entries(reader)
-    texts: list[str] = []
+    return reader
+
+
+def _read_pages(reader: Any) -> list[list[Line]]:
+    pages: list[list[Line]] = []
     for i, page in enumerate(reader.pages):
         try:
-            # U+FFFD stands for glyphs pypdf could not map (a broken font): not text to cite.
-            raw_text = (page.extract_text() or "").replace("\r", "\n").replace("\ufffd", "")
-            texts.append(normalize(raw_text))
+            lines = page_lines(page)
+            if any(is_caption(ln) for ln in lines):
+                lines = merge_tables(page, lines)
         except Exception as exc:
             raise LoaderError(
                 f"cannot extract text from page {i + 1} ({exc.__class__.__name__})"
             ) from None
-    running = _running_lines(texts)
-    blocks: list[Block] = []
-    state = ("", "")
-    for i, raw_text in enumerate(texts):
-        lines = [ln for ln in raw_text.splitlines() if _line_key(ln) not in running]
-        pieces, state = _segments(lines, outline.get(i, []), state)
-        for (top, deep), piece in pieces:
-            text = "\n".join(piece).replace(" \n", "\n")
-            if not text.strip():
-                continue
-            if not top:
-                top = deep = f"Page {i + 1}"
-            path = top if deep == top else f"{top} > {deep}"
-            blocks.append(Block(top=top, path=path, text=text, page=i + 1))
-    _join_continuations(blocks)
-    blocks = [b for b in blocks if b.text.strip()]
+        pages.append(lines)
+    running = _running_lines(["\n".join(ln.text for ln in lines) for lines in pages])
+    return [
+        [
+            ln
+            for ln in lines
+            if ln.table or (_line_key(ln.text) not in running and not _CHECKBOXES.match(ln.text))
+        ]
+        for lines in pages
+    ]
+
+
+def _metadata(reader: Any, pages: list[list[Line]], texts: list[str]) -> dict[str, Any]:
     meta: dict[str, Any] = {}
+    info = None
     try:
         info = reader.metadata
         if info is not None and info.title and len(str(info.title).strip()) > 3:
             meta["title"] = normalize(str(info.title))
     except Exception:
-        pass
-    return meta, blocks
+        info = None
+    if "title" not in meta and pages:
+        title = printed_title(pages[0])
+        if title:
+            meta["title"] = title
+    meta.update(publisher_and_year(info, texts[:3], "\n".join(texts)))
+    return meta
+
+
+def parse_pdf(raw: bytes) -> tuple[dict[str, Any], list[Block]]:
+    reader = _open(raw)
+    outline = _outline_entries(reader)
+    pages = _read_pages(reader)
+    texts = ["\n".join(ln.text for ln in lines) for lines in pages]
+    vocab = vocabulary(texts)
+    body = body_font(pages)
+    headings = find_headings(pages, body)
+    fallback = "Front matter" if outline or headings else "Text"
+
+    def render(lines: list[Line]) -> str:
+        return "\n\n".join(clean(t, vocab) for t in assemble(paragraphs(lines)))
+
+    blocks: list[Block] = []
+    seg_state = ("", "")
+    state: tuple[tuple[str, str], list[tuple[int, str]]] = (("", ""), [])
+    for i, lines in enumerate(pages):
+        entries = outline.get(i, [])
+        pieces, seg_state = _segments([ln.text for ln in lines], entries, seg_state)
+        line_pieces: list[tuple[tuple[str, str], list[Line]]] = []
+        pos = 0
+        for where, piece in pieces:
+            line_pieces.append((where, lines[pos : pos + len(piece)]))
+            pos += len(piece)
+        on_page = {k: h for (p, k), h in headings.items() if p == i}
+        titles = [t for _d, t in entries]
+        page_out, state = page_blocks(i + 1, line_pieces, on_page, state, render, fallback, titles)
+        blocks.extend(page_out)
+    _join_continuations(blocks)
+    blocks = [b for b in blocks if b.text.strip()]
+    return _metadata(reader, pages, texts), blocks
