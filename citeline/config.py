@@ -279,3 +279,28 @@ def describe() -> list[tuple[str, str, str]]:
         shown = "***" if f.metadata.get("secret") and default else str(default)
         rows.append((f"CITELINE_{f.name.upper()}", shown, f.metadata["doc"]))
     return rows
+
+
+def main(argv: list[str]) -> int:
+    """`python -m citeline.config FIELD`: print one setting's value (for the Makefile); secret
+    settings are never printed. One error line and exit 2 when the settings are invalid."""
+    import sys
+
+    names = {f.name: f for f in fields(Settings)}
+    if len(argv) != 1 or argv[0] not in names or names[argv[0]].metadata.get("secret"):
+        print(
+            "usage: python -m citeline.config FIELD (a setting that is not secret)", file=sys.stderr
+        )
+        return 2
+    try:
+        print(getattr(Settings.from_env(), argv[0]))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

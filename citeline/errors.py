@@ -48,5 +48,9 @@ class LoaderError(CitelineError):
     """One input file cannot be read; the message names the reason."""
 
 
+class UploadTooLargeError(CitelineError):
+    """An uploaded file is over CITELINE_MAX_UPLOAD_MB; nothing of it was kept."""
+
+
 class LLMError(CitelineError):
     """The LLM backend failed (unreachable, timeout, unusable output)."""
