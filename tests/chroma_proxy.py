@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import hmac
 import http.client
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -48,7 +47,7 @@ class AuthProxy:
             protocol_version = "HTTP/1.1"
             owner: ClassVar[AuthProxy] = proxy
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 pass  # the proxy's own log below names no header
 
             def _handle(self) -> None:
@@ -133,5 +132,5 @@ class AuthProxy:
             req.end_headers()
             if req.command != "HEAD":
                 req.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError, socket.timeout):
+        except (TimeoutError, BrokenPipeError, ConnectionResetError):
             req.close_connection = True
