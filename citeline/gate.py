@@ -26,7 +26,8 @@ def delay_after(failures: int) -> float:
     """Seconds the next try must wait after `failures` wrong passwords in a row."""
     if failures < FREE_TRIES:
         return 0.0
-    return min(MAX_DELAY, FIRST_DELAY * 2.0 ** (failures - FREE_TRIES))
+    doublings = min(failures - FREE_TRIES, 32)  # past the cap anyway; no float overflow
+    return min(MAX_DELAY, FIRST_DELAY * 2.0**doublings)
 
 
 def matches(given: str, expected: str) -> bool:
