@@ -119,7 +119,11 @@ class Settings:
         "Crisis-line locale from prompts/crisis.yaml (default, en-GB, en-US).", default="default"
     )
     app_password: str = _doc(
-        "When set, the app asks for this password first.", default="", repr=False, secret=True
+        "When set, the app asks for this password first (after 5 wrong ones in a browser "
+        "session each further try waits, 2 s doubling up to 60 s).",
+        default="",
+        repr=False,
+        secret=True,
     )
     max_upload_mb: int = _doc(
         "Largest guideline file the app accepts for upload, in MB (Streamlit's "
