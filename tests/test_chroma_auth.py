@@ -353,7 +353,8 @@ def test_x_chroma_token_basic_auth_and_cloud_client_through_proxies(
         assert "user:password in CITELINE_CHROMA_URL" in str(err.value)
         outputs.append(str(err.value))
     # A tenant the server does not have: one line naming the settings.
-    with pytest.raises(ChromaServerError, match="CITELINE_CHROMA_TENANT") as err:
+    with pytest.raises(ChromaServerError, match="CITELINE_CHROMA_TENANT") as missing:
         open_index(base.replace(chroma_url=backend.url, chroma_tenant="no-such-tenant"))
-    outputs.append(str(err.value))
+    assert str(missing.value).startswith(f"The Chroma server at {backend.url} has no tenant")
+    outputs.append(str(missing.value))
     assert_no_secret(*outputs, folders=(tmp_path, logs))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from citeline import gate
 
 
@@ -10,7 +12,7 @@ def test_the_delay_starts_after_five_wrong_passwords_grows_and_is_capped() -> No
     assert delays[:4] == [0.0] * 4  # the first four wrong passwords cost nothing
     growing = delays[4:]
     assert growing[0] > 0
-    assert all(b >= a for a, b in zip(growing, growing[1:], strict=False))
+    assert all(b >= a for a, b in itertools.pairwise(growing))
     assert growing[1] == 2 * growing[0] and growing[2] == 2 * growing[1]
     assert max(growing) == gate.MAX_DELAY == growing[-1] == gate.delay_after(10_000)
 

@@ -341,12 +341,9 @@ def test_app_processes_agree_and_follow_an_ingest_by_a_third_process(
     creds = {"CITELINE_CHROMA_TOKEN": token} if token else {}
     coll = new_collection()
     corpus = copy_corpus(tmp_path / "corpus")
-    writer = Settings.from_env(
-        home=tmp_path / "w1",
-        chroma_url=url,
-        collection=coll,
-        **({"chroma_token": token} if token else {}),
-    )
+    writer = Settings.from_env(home=tmp_path / "w1", chroma_url=url, collection=coll)
+    if token:
+        writer = writer.replace(chroma_token=token)
     first = sync([corpus], writer, embedder=memo_embedder)
     assert not first.failed
     apps = [
