@@ -256,8 +256,8 @@ def _refusal_status(ep: Endpoint) -> int | None:
 
 def _scrub(text: str, ep: Endpoint) -> str:
     """`text` without any secret of `ep` (a server or proxy might echo one back)."""
-    for secret in ep.secrets():
-        for part in (secret, *secret.split()):
+    for secret in ep.secrets():  # a header value, and its credentials after "Bearer"/"Basic"
+        for part in (secret, secret.split()[-1]):
             if len(part) >= 4:
                 text = text.replace(part, "***")
     return text

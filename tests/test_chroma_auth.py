@@ -93,6 +93,11 @@ def test_endpoint_sends_the_token_where_it_is_asked_for() -> None:
     assert basic.headers["Authorization"].startswith("Basic ")
     assert basic.host == "https://proxy.internal/chroma" and basic.url.count("***") == 1
     assert_no_secret(repr(bearer), repr(basic), basic.host, basic.url)
+    # A server that echoes a credential back: the message built from its text does not.
+    for sent, echo in ((bearer, f"Bearer {TOKEN}"), (basic, basic.headers["Authorization"])):
+        scrubbed = chroma_client._scrub(f"bad request: Authorization: {echo}", sent)
+        assert_no_secret(scrubbed)
+        assert scrubbed.startswith("bad request: Authorization: ")
     cloud = ep(
         CHROMA_URL="https://api.trychroma.com",
         CHROMA_TOKEN=TOKEN,
