@@ -68,9 +68,11 @@ index: install
 	elif [ ! -f "$(CITELINE_HOME)/citeline.db" ]; then $(BIN)/python -m ingest corpus; fi
 
 ## run: install, build the index if missing, start the app on http://127.0.0.1:$(PORT)
+## (uploads capped at CITELINE_MAX_UPLOAD_MB, read through citeline.config so it is validated)
 run: index
-	$(BIN)/streamlit run app.py --server.headless true --server.address 127.0.0.1 \
-	  --server.port $(PORT) --browser.gatherUsageStats false
+	@mb=$$($(BIN)/python -m citeline.config max_upload_mb) && \
+	set -x && $(BIN)/streamlit run app.py --server.headless true --server.address 127.0.0.1 \
+	  --server.port $(PORT) --browser.gatherUsageStats false --server.maxUploadSize $$mb
 
 lint: install
 	$(BIN)/ruff check .

@@ -6,7 +6,6 @@ images."""
 
 from __future__ import annotations
 
-import hmac
 import json
 import time
 from datetime import datetime
@@ -14,6 +13,7 @@ from typing import Any
 
 import streamlit as st
 
+from citeline import gate
 from citeline.answerers import llm
 from citeline.config import Settings
 from citeline.conversation import Turn
@@ -32,7 +32,9 @@ def settings() -> Settings:
 
 
 def password_gate(cfg: Settings) -> bool:
-    """When CITELINE_APP_PASSWORD (or the secret app_password) is set, ask for it first."""
+    """When CITELINE_APP_PASSWORD (or the secret app_password) is set, ask for it first. Wrong
+    passwords are throttled per browser session (citeline.gate); the field is emptied after
+    each try, so a password stays in no widget state."""
     expected = cfg.app_password
     if not expected:
         try:
@@ -41,12 +43,22 @@ def password_gate(cfg: Settings) -> bool:
             expected = ""
     if not expected or st.session_state.get("authenticated"):
         return True
-    pw = st.text_input("Password", type="password", key="password")
-    if pw:
-        if hmac.compare_digest(pw.encode(), expected.encode()):
-            st.session_state.authenticated = True
-            st.rerun()
-        st.error("Wrong password.")
+    attempts = st.session_state.setdefault("password_attempts", gate.Attempts())
+
+    def check() -> None:  # runs once per entered password, before the page
+        given = st.session_state.get("password", "")
+        st.session_state.password = ""
+        if given:
+            outcome = attempts.attempt(given, expected, gate.clock())
+            st.session_state.authenticated = outcome.ok
+            st.session_state.password_outcome = outcome
+
+    st.text_input("Password", type="password", key="password", on_change=check)
+    outcome = st.session_state.pop("password_outcome", None)
+    if outcome is not None:
+        st.error(gate.describe(outcome))
+    elif (left := attempts.wait_left(gate.clock())) > 0:
+        st.warning(gate.waiting(left))
     return False
 
 
@@ -117,7 +129,13 @@ def answerer_status(cfg: Settings) -> str:
 def upload(cfg: Settings) -> None:
     """Sidebar: add a guideline file (PDF, Markdown, HTML, text) with optional metadata."""
     with st.expander("Add a guideline"):
-        f = st.file_uploader("File", type=["pdf", "md", "txt", "html", "htm"], key="upload_file")
+        f = st.file_uploader(
+            "File",
+            type=["pdf", "md", "txt", "html", "htm"],
+            key="upload_file",
+            max_upload_size=cfg.max_upload_mb,  # the browser refuses more; add_upload too
+            help=f"Up to {cfg.max_upload_mb} MB (CITELINE_MAX_UPLOAD_MB).",
+        )
         title = st.text_input("Title (optional)", key="upload_title")
         publisher = st.text_input("Publisher (optional)", key="upload_publisher")
         year = st.number_input("Year (0 = unknown)", 0, 2100, 0, key="upload_year")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from citeline.errors import ConfigError
 
@@ -33,6 +35,28 @@ class Settings:
     )
     chroma_url: str = _doc(
         "URL of a `chroma run` server; empty means embedded PersistentClient.", default=""
+    )
+    chroma_token: str = _doc(
+        "Token for a Chroma server behind an authenticating proxy, or the Chroma Cloud API key "
+        "(never printed or logged); empty sends none.",
+        default="",
+        repr=False,
+        secret=True,
+    )
+    chroma_token_header: str = _doc(
+        "Header carrying CITELINE_CHROMA_TOKEN: Authorization (sent as `Bearer TOKEN`), "
+        "X-Chroma-Token, or another header the proxy checks (sent as is).",
+        default="Authorization",
+    )
+    chroma_tenant: str = _doc(
+        "Chroma tenant (Chroma Cloud or a multi-tenant server); empty means default_tenant, "
+        "or the API key's own on Chroma Cloud.",
+        default="",
+    )
+    chroma_database: str = _doc(
+        "Chroma database in that tenant; empty means default_database, or the API key's own "
+        "on Chroma Cloud.",
+        default="",
     )
     collection: str = _doc("Chroma collection name.", default="citeline")
     embed_model: str = _doc(
@@ -94,7 +118,18 @@ class Settings:
     locale: str = _doc(
         "Crisis-line locale from prompts/crisis.yaml (default, en-GB, en-US).", default="default"
     )
-    app_password: str = _doc("When set, the app asks for this password first.", default="")
+    app_password: str = _doc(
+        "When set, the app asks for this password first (after 5 wrong ones in a browser "
+        "session each further try waits, 2 s doubling up to 60 s).",
+        default="",
+        repr=False,
+        secret=True,
+    )
+    max_upload_mb: int = _doc(
+        "Largest guideline file the app accepts for upload, in MB (Streamlit's "
+        "server.maxUploadSize and the ingest of uploads).",
+        default=50,
+    )
     llm: str = _doc(
         "Answerer: none (extractive, no language model), openai (any OpenAI-compatible "
         "server) or ollama.",
@@ -138,6 +173,7 @@ class Settings:
             "max_bullets",
             "embed_batch",
             "llm_max_tokens",
+            "max_upload_mb",
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"CITELINE_{name.upper()} must be at least 1")
@@ -147,6 +183,34 @@ class Settings:
             raise ConfigError("CITELINE_LLM_TIMEOUT must be more than 0 seconds")
         if self.llm_temperature < 0:
             raise ConfigError("CITELINE_LLM_TEMPERATURE must not be negative")
+        if not _HEADER_NAME.fullmatch(self.chroma_token_header):
+            raise ConfigError(
+                f"CITELINE_CHROMA_TOKEN_HEADER={self.chroma_token_header!r} is not an HTTP "
+                "header name such as Authorization or X-Chroma-Token"
+            )
+        if any(c.isspace() or not c.isprintable() for c in self.chroma_token):
+            # The value itself is never echoed: it is a secret.
+            raise ConfigError("CITELINE_CHROMA_TOKEN contains spaces or control characters")
+
+    def __repr__(self) -> str:
+        """Secrets as *** and URLs without their passwords (see `public`)."""
+        inner = ", ".join(f"{k}={v!r}" for k, v in self.public().items())
+        return f"Settings({inner})"
+
+    def public(self) -> dict[str, Any]:
+        """Every setting as a JSON-ready value, safe to show or write into a report: secret
+        fields that are set become "***", URLs lose their user:password (`mask_url`)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.metadata.get("secret"):
+                value = "***" if value else ""
+            elif f.name in _URL_FIELDS:
+                value = mask_url(value)
+            elif isinstance(value, Path):
+                value = str(value)
+            out[f.name] = value
+        return out
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -167,6 +231,25 @@ class Settings:
     @property
     def home_path(self) -> Path:
         return Path(self.home).expanduser().resolve()
+
+
+_URL_FIELDS = ("chroma_url", "llm_base_url")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
+
+
+def mask_url(url: str) -> str:
+    """`url` as it may be shown: a user:password (or a lone user name, which may be a token)
+    in it becomes user:*** (or ***)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    user, sep, _ = userinfo.partition(":")
+    shown = f"{user}:***" if sep else "***"
+    return urlunsplit(parts._replace(netloc=f"{shown}@{host}"))
 
 
 def _parse(name: str, raw: str, default: Any) -> Any:
@@ -200,3 +283,28 @@ def describe() -> list[tuple[str, str, str]]:
         shown = "***" if f.metadata.get("secret") and default else str(default)
         rows.append((f"CITELINE_{f.name.upper()}", shown, f.metadata["doc"]))
     return rows
+
+
+def main(argv: list[str]) -> int:
+    """`python -m citeline.config FIELD`: print one setting's value (for the Makefile); secret
+    settings are never printed. One error line and exit 2 when the settings are invalid."""
+    import sys
+
+    names = {f.name: f for f in fields(Settings)}
+    if len(argv) != 1 or argv[0] not in names or names[argv[0]].metadata.get("secret"):
+        print(
+            "usage: python -m citeline.config FIELD (a setting that is not secret)", file=sys.stderr
+        )
+        return 2
+    try:
+        print(getattr(Settings.from_env(), argv[0]))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

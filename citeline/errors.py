@@ -31,12 +31,25 @@ class ChromaServerError(StoreUnavailableError):
         self.url = url
 
 
+class ChromaCredentialsError(ChromaServerError):
+    """The Chroma server (or the authenticating proxy in front of it) refused the credentials:
+    HTTP 401/403. The message names the URL (masked) and the settings to check, never a secret."""
+
+    def __init__(self, url: str, message: str, status: int) -> None:
+        super().__init__(url, message)
+        self.status = status
+
+
 class IngestLockedError(CitelineError):
     """Another ingest holds the writer lock."""
 
 
 class LoaderError(CitelineError):
     """One input file cannot be read; the message names the reason."""
+
+
+class UploadTooLargeError(CitelineError):
+    """An uploaded file is over CITELINE_MAX_UPLOAD_MB; nothing of it was kept."""
 
 
 class LLMError(CitelineError):

@@ -85,14 +85,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlparse
 
 import numpy as np
 
-from citeline.config import Settings
+from citeline.chroma_client import connect, endpoint, server_error
+from citeline.config import Settings, mask_url
 from citeline.errors import (
     ChromaServerError,
-    ConfigError,
     IndexMissingError,
     IngestLockedError,
     StoreUnavailableError,
@@ -224,23 +223,11 @@ def fts_query(text: str) -> str:
     return " OR ".join(f'"{t}"' for t in query_terms(text)[:64])
 
 
-def _one_line(exc: BaseException) -> str:
-    """The most specific message in an exception chain, on one line (for ChromaServerError)."""
-    seen: list[BaseException] = []
-    e: BaseException | None = exc
-    while e is not None and e not in seen:
-        seen.append(e)
-        e = e.__cause__ or e.__context__
-    for cand in reversed(seen):  # the root cause (e.g. "[Errno 111] Connection refused") first
-        text = " ".join(str(cand).split())
-        if text:
-            return text[:300]
-    return exc.__class__.__name__
-
-
 def server_cache_name(settings: Settings) -> str:
     """File name of a server-mode reader's local cache in CITELINE_HOME."""
-    key = f"{settings.chroma_url.strip()}|{settings.collection}".encode()
+    # The URL as shown (a password is no part of a file name); tenant and database when set.
+    where = "".join(f"|{w}" for w in (settings.chroma_tenant, settings.chroma_database) if w)
+    key = f"{mask_url(settings.chroma_url.strip())}|{settings.collection}{where}".encode()
     return f"server-cache-{hashlib.sha256(key).hexdigest()[:12]}.db"
 
 
@@ -289,9 +276,10 @@ class _Server:
     """The server side of server mode: client, the three collections, stamp, lease, manifest."""
 
     def __init__(self, settings: Settings, *, create: bool) -> None:
-        self.url = settings.chroma_url.strip()
+        self.endpoint = endpoint(settings)
+        self.url = self.endpoint.url  # as shown: user:password masked
         self.name = settings.collection
-        self.client = connect(self.url)
+        self.client = connect(settings)
         names = (self.name, self.name + SENTENCES_SUFFIX, self.name + MANIFEST_SUFFIX)
         from chromadb.errors import NotFoundError
 
@@ -321,9 +309,10 @@ class _Server:
         self._renewal: threading.Thread | None = None
 
     def error(self, action: str, exc: BaseException) -> ChromaServerError:
-        return ChromaServerError(
-            self.url,
-            f"Chroma server at {self.url} (CITELINE_CHROMA_URL): {action} failed: {_one_line(exc)}",
+        return server_error(
+            self.endpoint,
+            f"Chroma server at {self.url} (CITELINE_CHROMA_URL): {action} failed: ",
+            exc,
         )
 
     # -- stamp and manifest ---------------------------------------------------------------------
@@ -482,48 +471,6 @@ class _Server:
             f"Another ingest is writing to collection {self.name!r} on the Chroma server at "
             f"{self.url} ({who}); wait for it to finish and run again"
         )
-
-
-def connect(url: str) -> Any:
-    """A chromadb HttpClient for CITELINE_CHROMA_URL, or ChromaServerError with the URL."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise ConfigError(
-            f"CITELINE_CHROMA_URL={url!r} is not an http(s) URL such as http://127.0.0.1:8000"
-        )
-    try:
-        port = parsed.port
-    except ValueError:
-        raise ConfigError(f"CITELINE_CHROMA_URL={url!r} has an invalid port") from None
-    ssl = parsed.scheme == "https"
-    chroma_settings = ChromaSettings(anonymized_telemetry=False)
-    try:
-        if parsed.path.strip("/"):
-            # Behind a reverse proxy under a path prefix: chromadb takes the full URL as host
-            # (then without a port in the URL the scheme's default port is used).
-            client = chromadb.HttpClient(host=url.rstrip("/"), ssl=ssl, settings=chroma_settings)
-        else:
-            client = chromadb.HttpClient(
-                host=parsed.hostname, port=port or 8000, ssl=ssl, settings=chroma_settings
-            )
-    except Exception as exc:
-        raise ChromaServerError(
-            url,
-            f"Cannot reach the Chroma server at {url} (CITELINE_CHROMA_URL): {_one_line(exc)}. "
-            "Start it (`chroma run --path DIR --host HOST --port PORT`) or unset "
-            "CITELINE_CHROMA_URL to use the embedded index",
-        ) from exc
-    # chromadb's HTTP session has no timeout at all: a server that stops answering would hang
-    # every question. Bound it (private attribute; left alone if chromadb changes it).
-    session = getattr(getattr(client, "_server", None), "_session", None)
-    if session is not None and hasattr(session, "timeout"):
-        import httpx
-
-        session.timeout = httpx.Timeout(120.0, connect=10.0)
-    return client
 
 
 class Index:
@@ -1360,16 +1307,14 @@ def index_exists(settings: Settings) -> bool:
         return (settings.home_path / DB_NAME).exists()
     from chromadb.errors import NotFoundError
 
-    url = settings.chroma_url.strip()
-    client = connect(url)
+    ep = endpoint(settings)
+    client = connect(settings)
     try:
         client.get_collection(settings.collection + MANIFEST_SUFFIX, embedding_function=None)
     except NotFoundError:
         return False
     except Exception as exc:
-        raise ChromaServerError(
-            url, f"Chroma server at {url} (CITELINE_CHROMA_URL): {_one_line(exc)}"
-        ) from exc
+        raise server_error(ep, f"Chroma server at {ep.url} (CITELINE_CHROMA_URL): ", exc) from exc
     return True
 
 

@@ -9,7 +9,6 @@ data may be absent) the suite is skipped, with the reason, and does not fail the
 
 from __future__ import annotations
 
-import dataclasses
 import platform
 import sys
 import tempfile
@@ -162,13 +161,11 @@ def run_info(
     settings: Settings, embed_model: str, suites: Sequence[Suite], commit: str | None = None
 ) -> dict[str, Any]:
     """`commit`: the one read when the run started (a run takes minutes; HEAD may move)."""
-    values = dataclasses.asdict(settings)
-    if values.get("app_password"):
-        values["app_password"] = "***"  # reports are shared; the password is not
     return {
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "git_commit": commit if commit is not None else git_commit(),
-        "settings": {k: str(v) if isinstance(v, Path) else v for k, v in values.items()},
+        # Reports are shared: secrets (password, API key, Chroma token) as ***, URLs masked.
+        "settings": settings.public(),
         "embed_model": embed_model,
         "backend": "extractive",
         "prompt_hashes": prompts.hashes(),

@@ -22,6 +22,7 @@ from citeline.errors import (
     IngestLockedError,
     LoaderError,
     StoreUnavailableError,
+    UploadTooLargeError,
 )
 from citeline.faults import crash_point
 from citeline.store import Index, open_index
@@ -118,10 +119,18 @@ def add_upload(
     progress: Progress | None = None,
 ) -> Report:
     """Store an uploaded file under CITELINE_HOME/uploads (with its metadata as a sidecar) and
-    ingest it; the file stays there so later re-ingests keep it."""
+    ingest it; the file stays there so later re-ingests keep it. A file over
+    CITELINE_MAX_UPLOAD_MB is refused before anything is written (an earlier upload of the
+    same name stays as it was)."""
     safe = Path(name).name.replace("\x00", "")
     if safe in ("", ".", ".."):  # Path("..").name is "..": it would name the index folder
         safe = "upload"
+    limit = settings.max_upload_mb * 1024 * 1024  # MB as Streamlit's server.maxUploadSize counts
+    if len(data) > limit:
+        raise UploadTooLargeError(
+            f"{safe} is {len(data) / 1024 / 1024:.1f} MB: uploads are limited to "
+            f"{settings.max_upload_mb} MB (CITELINE_MAX_UPLOAD_MB); nothing was added"
+        )
     folder = settings.home_path / "uploads"
     path = folder / safe
     side = path.with_name(path.stem + ".meta.yaml")

@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from citeline import gate
 from citeline.config import PROJECT_ROOT, Settings
+from citeline.errors import UploadTooLargeError
+from citeline.store import open_index
+from ingest.sync import add_upload
 
 pytestmark = [pytest.mark.integration]
 SEED = "Is there a link between gut health and mental health?"
@@ -104,3 +108,82 @@ def test_app_dead_llm_shows_the_fallback_notice_and_the_extractive_answer(
 def test_app_sidebar_says_extractive_without_an_llm(app: AppTest) -> None:
     status = " ".join(c.value for c in app.sidebar.caption)
     assert "Answerer: Extractive (no LLM)" in status
+
+
+def test_app_password_gate_slows_guessing_after_five_wrong_passwords(
+    corpus_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gate's clock is held still so that "during the wait" does not depend on how fast
+    this machine reruns the page; the page itself is the real app."""
+    now = [1000.0]
+    monkeypatch.setattr(gate, "clock", lambda: now[0])
+    monkeypatch.setenv("CITELINE_HOME", str(corpus_settings.home_path))
+    monkeypatch.setenv("CITELINE_APP_PASSWORD", "s3cret")
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=60)
+    at.run()
+
+    def attempt(password: str) -> str:
+        at.text_input(key="password").input(password).run()
+        assert not at.exception
+        gated = [t for t in at.text_input if t.key == "password"]
+        assert not gated or gated[0].value == "", "the field is emptied after each try"
+        return " ".join(e.value for e in [*at.error, *at.warning])
+
+    for n in range(1, gate.FREE_TRIES):
+        assert attempt(f"wrong-{n}") == "Wrong password."
+    assert "next try is checked in 2 s" in attempt("wrong-5")
+    at.run()  # the page says so without a try, too
+    assert [w.value for w in at.warning] == [gate.waiting(2)]
+    # The right password during the wait is not even compared.
+    assert attempt("s3cret").startswith("Too many wrong passwords: wait 2 s")
+    assert len(at.chat_input) == 0
+    now[0] += 2.0
+    assert "next try is checked in 4 s" in attempt("wrong-6"), "the wait grows"
+    now[0] += 1.0
+    assert attempt("s3cret").startswith("Too many wrong passwords: wait 3 s")
+    now[0] += 3.0
+    attempt("s3cret")
+    assert len(at.chat_input) == 1 and not at.error
+    kept = repr(at.session_state.to_dict())
+    assert "s3cret" not in kept and "wrong-" not in kept, "no password stays in the session"
+
+
+def test_app_refuses_an_upload_over_the_cap_with_one_line(
+    corpus_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = corpus_settings.home_path
+    monkeypatch.setenv("CITELINE_HOME", str(home))
+    monkeypatch.delenv("CITELINE_APP_PASSWORD", raising=False)
+    monkeypatch.setenv("CITELINE_MAX_UPLOAD_MB", "1")
+    before = open_index(corpus_settings).stats()
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=180)
+    at.run()
+    uploader = at.file_uploader(key="upload_file")
+    assert uploader.proto.max_upload_size_mb == 1, "the browser is told the cap"
+    big = (
+        b"---\ntitle: Big guideline\n---\n# Big\n\n" + b"Probiotics may help some adults. " * 50_000
+    )
+    uploader.upload("big-guideline.md", big, "text/markdown").run()
+    at.button(key="upload_go").click().run()
+    assert not at.exception
+    errors = [e.value.replace("\\", "") for e in at.sidebar.error]
+    assert errors == [
+        "big-guideline.md is 1.6 MB: uploads are limited to 1 MB (CITELINE_MAX_UPLOAD_MB); "
+        "nothing was added"
+    ]
+    assert not (home / "uploads" / "big-guideline.md").exists()
+    assert not (home / "uploads" / "big-guideline.meta.yaml").exists()
+    assert open_index(corpus_settings).stats() == before
+
+
+def test_add_upload_over_the_cap_keeps_nothing_and_loses_nothing(settings: Settings) -> None:
+    """An upload over the cap is refused before any write: an earlier upload of the same name
+    stays as it was (no index is opened either)."""
+    folder = settings.home_path / "uploads"
+    folder.mkdir(parents=True)
+    (folder / "guide.md").write_bytes(b"earlier upload")
+    small = settings.replace(max_upload_mb=1)
+    with pytest.raises(UploadTooLargeError, match=r"guide\.md is 1\.0 MB: uploads are limited"):
+        add_upload("../guide.md", b"x" * (1024 * 1024 + 1), small, {"title": "New"})
+    assert (folder / "guide.md").read_bytes() == b"earlier upload"
+    assert sorted(p.name for p in settings.home_path.rglob("*")) == ["guide.md", "uploads"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import selectors
 import signal
 import socket
@@ -29,6 +30,7 @@ from citeline.pipeline import answer, get_engine
 from citeline.store import LEASE_KEY, STAMP_TTL, Index, index_exists, open_index
 from citeline.types import Chunk, DocMeta
 from ingest.sync import sync
+from tests.chroma_proxy import AuthProxy
 from tests.conftest import CORPUS, copy_corpus
 from tests.forkserver import Forker
 from tests.forkserver import child_env as base_env
@@ -311,17 +313,41 @@ CHANGED_LINE = (
 )
 
 
+@pytest.fixture(scope="session")
+def token_proxy(
+    chroma_server: ChromaServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AuthProxy]:
+    """The session's server behind an authenticating proxy that wants a bearer token."""
+    token = "citeline-test-" + secrets.token_urlsafe(24)
+    log = tmp_path_factory.mktemp("token-proxy") / "proxy.log"
+    with AuthProxy(chroma_server.port, token, "bearer", log) as proxy:
+        yield proxy
+
+
+@pytest.mark.parametrize("via", ["direct", "authenticating-proxy"])
 def test_app_processes_agree_and_follow_an_ingest_by_a_third_process(
-    chroma_server: ChromaServer, tmp_path: Path, memo_embedder: BatchMemo
+    chroma_server: ChromaServer,
+    tmp_path: Path,
+    memo_embedder: BatchMemo,
+    via: str,
+    request: pytest.FixtureRequest,
 ) -> None:
+    """`authenticating-proxy`: every process (both apps, both writers) talks to the server
+    only through a proxy that wants CITELINE_CHROMA_TOKEN, and the token leaks nowhere."""
+    url, token, proxy = chroma_server.url, "", None
+    if via == "authenticating-proxy":
+        proxy = request.getfixturevalue("token_proxy")
+        url, token = proxy.url, proxy.token
+    creds = {"CITELINE_CHROMA_TOKEN": token} if token else {}
     coll = new_collection()
     corpus = copy_corpus(tmp_path / "corpus")
-    first = sync(
-        [corpus], srv_settings(chroma_server, tmp_path / "w1", coll), embedder=memo_embedder
-    )
+    writer = Settings.from_env(home=tmp_path / "w1", chroma_url=url, collection=coll)
+    if token:
+        writer = writer.replace(chroma_token=token)
+    first = sync([corpus], writer, embedder=memo_embedder)
     assert not first.failed
     apps = [
-        App(child_env(tmp_path / name, chroma_server.url, coll), tmp_path / f"{name}.log")
+        App(child_env(tmp_path / name, url, coll, **creds), tmp_path / f"{name}.log")
         for name in ("app-a", "app-b")
     ]
     try:
@@ -338,8 +364,7 @@ def test_app_processes_agree_and_follow_an_ingest_by_a_third_process(
         changed = corpus / f"{CHANGED_DOC}.md"
         changed.write_text(changed.read_text(encoding="utf-8") + CHANGED_LINE, encoding="utf-8")
         run = run_module(
-            ["ingest", str(corpus), "--json"],
-            child_env(tmp_path / "w3", chroma_server.url, coll),
+            ["ingest", str(corpus), "--json"], child_env(tmp_path / "w3", url, coll, **creds)
         )
         assert run.returncode == 0, run.stderr
         rep = json.loads(run.stdout)
@@ -373,6 +398,13 @@ def test_app_processes_agree_and_follow_an_ingest_by_a_third_process(
     finally:
         for app in apps:
             app.close()
+    if proxy is not None:
+        assert proxy.forwarded > 0 and not proxy.refused
+        texts = [run.stdout, run.stderr, proxy.log.read_text()]
+        for f in [*tmp_path.rglob("*"), chroma_server.log]:
+            if f.is_file():
+                texts.append(f.read_bytes().decode("utf-8", "replace"))
+        assert not [t for t in texts if token in t], "the token leaked into an output or a file"
 
 
 # -- restarts with more than 1,000 chunks (Chroma issue 7090) -----------------------------------
