@@ -23,7 +23,8 @@ _ANAPHORIC_START = re.compile(
 )
 MAX_PHRASES = 3
 # A pronoun that stands for the conversation's subject.
-_PRONOUN_SUBJECT = re.compile(r"\b(it|they|them|this|that|these|those)\b", re.IGNORECASE)
+# ("that" in "And if that doesn't work?" is the last answer's advice, not the subject.)
+_PRONOUN_SUBJECT = re.compile(r"\b(it|they|them)\b", re.IGNORECASE)
 
 
 def resolve(

@@ -59,7 +59,14 @@ _engines_lock = threading.Lock()
 
 
 def get_engine(settings: Settings) -> Engine:
-    key = (str(settings.home_path), settings.chroma_url, settings.collection, settings.embed_model)
+    key = (
+        str(settings.home_path),
+        settings.chroma_url,
+        settings.chroma_tenant,
+        settings.chroma_database,
+        settings.collection,
+        settings.embed_model,
+    )
     with _engines_lock:
         if key not in _engines:
             index = open_index(settings)

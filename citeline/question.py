@@ -239,11 +239,14 @@ def subject_terms(text: str) -> list[str]:
 
 def subject_phrases(text: str) -> list[str]:
     """Runs of subject words as written ("low FODMAP diet", "gut health"), in order."""
-    tokens = re.findall(r"[A-Za-z][A-Za-z0-9'\-]*|\S", text)
+    # "C. difficile" is one name: an initial with its full stop joins the next word.
+    tokens = re.findall(r"\b[A-Z]\.\s?[a-z][A-Za-z0-9'\-]*|[A-Za-z][A-Za-z0-9'\-]*|\S", text)
     runs: list[list[str]] = [[]]
     for tok in tokens:
         low = tok.lower()
-        if re.match(r"[a-z]", low) and low in subject_terms(tok):
+        if re.match(r"[a-z]", low) and (
+            low in subject_terms(tok) or re.match(r"[a-z]\.\s?\w", low)
+        ):
             runs[-1].append(tok)
         elif runs[-1]:
             runs.append([])

@@ -156,7 +156,9 @@ def test_acronyms_and_their_expansions_name_the_same_subject() -> None:
     from citeline.question import acronym_stems
 
     ibd = analyse("How common is anxiety in inflammatory bowel disease?")
-    assert {"inflammatory", "bowel", "disease"} <= acronym_stems(ibd, "About 32% of adults with IBD")
+    assert {"inflammatory", "bowel", "disease"} <= acronym_stems(
+        ibd, "About 32% of adults with IBD"
+    )
     ibs = analyse("Does CBT help IBS?")
     assert "ibs" in acronym_stems(ibs, "CBT helps irritable bowel syndrome symptoms")
     assert not acronym_stems(ibs, "CBT helps inflammatory bowel disease")
