@@ -145,7 +145,7 @@ def bullets_line(b: dict[str, Any]) -> str:
     if not b["answers"]:
         return "n/a (no answer)"
     hist = ", ".join(f"{n}: {k}" for n, k in b["histogram"].items())
-    return f"mean {b['mean']:.2f}, median {b['median']:g}, max {b['max']} (bullets: answers {hist})"
+    return f"mean {b['mean']:.2f}, median {b['median']:g}, max {b['max']}; answers per count {hist}"
 
 
 def _answers_md(s: SuiteResult) -> list[str]:

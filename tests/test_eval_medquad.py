@@ -54,6 +54,7 @@ def test_external_section_is_added_once_escaped_and_inert(tmp_path: Path) -> Non
     beir |= {"ndcg@10": 0.25, "recall@100": 0.5, "mrr@10": 0.75}
     summary = dict.fromkeys(("questions", "latency_p50_ms", "latency_p95_ms"), 1234.5)
     summary |= {k: 0.5 for k in ("source_cited_rate", "source_cited_rate_answered")}
+    summary["verdict_source_cited_rate"] = 0.25
     summary |= {k: 0.5 for k in ("source_supported_rate", "supported_when_cited", "mrr")}
     summary |= {k: 0.0 for k in ("source_in_references_rate", "refusal_rate")}
     summary |= {k: 1.0 for k in ("citation_recall", "citation_precision")}
@@ -69,6 +70,7 @@ def test_external_section_is_added_once_escaped_and_inert(tmp_path: Path) -> Non
     assert md.count("## External data sets") == 1 and page.count("External data sets") == 1
     assert "| nfcorpus | 3 | 9 | 0.2500 | 0.5000 | 0.7500 | 1.5 |" in md
     assert "| latency p50 (ms) | 1234 |" in md and "- skipped: BEIR scifact: absent" in md
+    assert "| verdict quotes the source answer | 0.25" in md
     assert page.endswith("</body></html>") and page.count("<svg") == 2
     assert "&lt;b&gt;GARD&lt;/b&gt;" in page and "<b>GARD" not in page
     assert not any(tag in page for tag in ("<script", "<link", "<img", "<iframe"))
