@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from citeline.config import PROJECT_ROOT
 from citeline.embeddings import SentenceTransformerEmbedder, get_embedder, packaged_model_path
@@ -26,13 +27,14 @@ from citeline.onnx_encoder import (
     ensure_exported,
     model_key,
 )
-from eval.suites import bundled_suites, load_suite
+from eval.suites import bundled_suites
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def _eval_questions() -> list[str]:
-    qs = [c.question for p in bundled_suites() for c in load_suite(p).cases]
+    """Every question of the bundled eval suites (eval/suites/*.yaml)."""
+    qs = [c["question"] for p in bundled_suites() for c in yaml.safe_load(p.read_text())["cases"]]
     return [q for q in dict.fromkeys(qs) if q.strip()]
 
 
