@@ -4,8 +4,9 @@ The packaged model ships only safetensors, so the project exports it to ONNX its
 `make install` (`python -m citeline.onnx_encoder export`), or on first use. The export needs
 torch, so it runs in a child process: the answering process never imports torch, and its memory
 is not held by it. The file lands in the cache (`~/.cache/citeline/onnx/<model key>/`) with the
-SHA-256 of its bytes beside it; every load reads the file once, checks that hash and hands the
-same bytes to ONNX Runtime, so a truncated or altered file is never run (it is exported again).
+SHA-256 of its bytes beside it; every load checks that hash first (streamed: ONNX Runtime then
+maps the file itself, which keeps a second 90 MB copy out of the process's peak memory), so a
+truncated or altered file is never run: it is exported again.
 
 The recipe is sentence-transformers' for this model (modules.json: Transformer, mean Pooling,
 Normalize; max_seq_length 256): the same tokens, mean pooling over the attention mask, L2 norm.
@@ -117,30 +118,31 @@ def _allow_export_without_onnx_package() -> None:
         onnx_proto_utils._add_onnxscript_fn = lambda model_bytes, custom_opsets: model_bytes
 
 
-def _verified_bytes(folder: Path) -> bytes | None:
-    """The model file's bytes when its SHA-256 matches the recorded one, else None."""
+def verified(folder: Path) -> bool:
+    """Whether the model file's SHA-256 matches the one recorded beside it."""
+    h = hashlib.sha256()
     try:
-        data = (folder / MODEL_FILE).read_bytes()
         want = (folder / HASH_FILE).read_text().strip()
+        with (folder / MODEL_FILE).open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
     except OSError:
-        return None
-    return data if hashlib.sha256(data).hexdigest() == want else None
+        return False
+    return h.hexdigest() == want
 
 
-def ensure_exported(model_dir: Path, root: Path | None = None) -> tuple[Path, bytes]:
-    """The checked ONNX bytes of `model_dir`, exporting them first (in a child process that
-    imports torch, not this one) when the cache has none or a file whose hash does not match."""
+def ensure_exported(model_dir: Path, root: Path | None = None) -> Path:
+    """The checked ONNX file of `model_dir`, exported first (in a child process that imports
+    torch, not this one) when the cache has none or a file whose hash does not match."""
     folder = (root or cache_root()) / model_key(model_dir)
-    data = _verified_bytes(folder)
-    if data is None:
+    if not verified(folder):
         cmd = [sys.executable, "-m", "citeline.onnx_encoder", "export"]
         cmd += ["--model", str(model_dir), "--out", str(folder)]
         done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        data = _verified_bytes(folder)
-        if done.returncode != 0 or data is None:
+        if done.returncode != 0 or not verified(folder):
             tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
             raise ConfigError(f"Exporting the embedding model to ONNX failed: {tail}")
-    return folder / MODEL_FILE, data
+    return folder / MODEL_FILE
 
 
 class OnnxEmbedder:
@@ -150,7 +152,7 @@ class OnnxEmbedder:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        self.path, data = ensure_exported(model_dir, cache)
+        self.path = ensure_exported(model_dir, cache)
         config = json.loads((model_dir / "sentence_bert_config.json").read_text())
         self.max_len = int(config.get("max_seq_length", 256))
         self.name = "all-MiniLM-L6-v2"
@@ -161,7 +163,7 @@ class OnnxEmbedder:
         opts.log_severity_level = 3
         # A shared 2-core machine: idle worker threads must sleep, not spin.
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._sess = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
+        self._sess = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
         self.dim = int(self._sess.get_outputs()[0].shape[-1] or 384)
         self.batch_size = batch_size
         self._lock = threading.Lock()
@@ -200,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
 
     model_dir = args.model or packaged_model_path()
     out = args.out or cache_root() / model_key(model_dir)
-    if args.out is None and _verified_bytes(out) is not None:
+    if args.out is None and verified(out):
         print(f"{out / MODEL_FILE} is up to date")
         return 0
     print(export(model_dir, out))

@@ -70,7 +70,9 @@ class Peer:
             client=client, collection_name=collection_name, embedding_function=_embeddings(embedder)
         )
         dense = store.as_retriever(search_kwargs={"k": k})
-        self.retriever = EnsembleRetriever(retrievers=[bm25, dense], id_key="chunk_id")
+        self.retriever = EnsembleRetriever(
+            retrievers=[bm25, dense], weights=[0.5, 0.5], id_key="chunk_id"
+        )
 
     def search(self, query: str) -> list[str]:
         return [d.metadata["chunk_id"] for d in self.retriever.invoke(query)]
