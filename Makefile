@@ -18,12 +18,14 @@ LLM_STAMP := $(VENV)/.llm-installed-$(shell cat requirements-llm.txt | sha256sum
 
 .PHONY: install llm-install run index test lint typecheck pytest eval bench llm-server llm-server-stop browser clean
 
-## install: create .venv and install pinned dependencies (idempotent; keyed on the requirements' hash)
+## install: create .venv and install pinned dependencies (idempotent; keyed on the requirements' hash),
+## then export the embedding model to ONNX once (~/.cache/citeline/onnx; the query path runs on it)
 install: $(STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m citeline.onnx_encoder export
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

@@ -99,14 +99,22 @@ def measure(home: Path, qs: Sequence[str], warmup: Sequence[str]) -> dict[str, A
             f"[{i}] {d.metadata.get('title', '')}: {d.page_content}" for i, d in enumerate(hits, 1)
         )
 
-    runs = {"floor": floor, "answer": pipeline, "langchain": langchain}
+    from eval.langchain_peer import for_index
+
+    peer = for_index(engine.index, emb, k)  # the LangChain hybrid peer, same collection
+
+    def hybrid_peer(q: str) -> None:
+        peer.search(q)
+
+    runs = {"floor": floor, "answer": pipeline, "langchain": langchain, "peer": hybrid_peer}
     for q in warmup:
         for fn in runs.values():
             fn(q)
     times: dict[str, list[float]] = {name: [] for name in runs}
     names = list(runs)
     for i, q in enumerate(qs):
-        order = names[i % 3 :] + names[: i % 3]  # rotate, so no side always runs first
+        j = i % len(names)
+        order = names[j:] + names[:j]  # rotate, so no side always runs first
         for name in order:
             t = time.perf_counter()
             runs[name](q)
@@ -128,8 +136,12 @@ def _child_measure(home: str, qfile: str) -> None:
     t_first = time.time()
     ru = resource.getrusage(resource.RUSAGE_SELF)
     cpu_first = ru.ru_utime + ru.ru_stime  # load-independent: CPU seconds to the first answer
-    for q in qs[1:]:
+    rss20, torch20 = 0.0, False
+    for i, q in enumerate(qs[1:], start=2):
         refused += int(answer(q, [], settings).refused)
+        if i == ANSWERS_FOR_RSS:
+            rss20 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            torch20 = "torch" in sys.modules
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     res = measure(Path(home), qs, data["warmup"])
     print(
@@ -139,6 +151,8 @@ def _child_measure(home: str, qfile: str) -> None:
                 "first_answer_at": t_first,
                 "cpu_first_s": cpu_first,
                 "rss_mb": rss_mb,
+                "rss_mb_after_20": rss20 or rss_mb,
+                "torch_after_20": torch20 or "torch" in sys.modules,
                 "refused": refused,
             }
         )
@@ -147,11 +161,16 @@ def _child_measure(home: str, qfile: str) -> None:
 
 # The cold-start process: imports, loads, opens and answers; then answers the rest and reports
 # its peak RSS. Kept as source text so nothing of the benchmark is imported before the clock.
+# "torch" as the third argument: today's path before the ONNX encoder (sentence-transformers
+# loaded as the process's embedder), measured beside the new one in the same run.
 _COLD = """
 import json, resource, sys, time
 from citeline.config import Settings
 from citeline.pipeline import answer
-home, qfile = sys.argv[1], sys.argv[2]
+home, qfile, path = sys.argv[1], sys.argv[2], sys.argv[3]
+if path == "torch":
+    from citeline import embeddings
+    embeddings._cache[""] = embeddings.SentenceTransformerEmbedder()
 qs = json.load(open(qfile))["questions"]
 settings = Settings.from_env(home=home, chroma_url="", llm="none")
 first = answer(qs[0], [], settings)
@@ -159,12 +178,13 @@ t_first = time.time()
 ru = resource.getrusage(resource.RUSAGE_SELF)
 cpu_first = ru.ru_utime + ru.ru_stime
 refused = int(first.refused)
-for q in qs[1:]:
+for q in qs[1:20]:
     refused += int(answer(q, [], settings).refused)
 rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"first_answer_at": t_first, "cpu_first_s": cpu_first, "rss_mb": rss_kb / 1024,
-                  "refused": refused}))
+                  "refused": refused, "torch": "torch" in sys.modules}))
 """
+ANSWERS_FOR_RSS = 20
 
 
 def _env() -> dict[str, str]:
@@ -190,57 +210,80 @@ def _run_python(args: list[str]) -> dict[str, Any]:
     return result
 
 
-def cold_start(home: Path, qfile: Path) -> dict[str, float]:
+def cold_start(home: Path, qfile: Path, path: str = "onnx") -> dict[str, Any]:
+    """A fresh process to its first answer, then 19 more answers (peak RSS after 20)."""
     t0 = time.time()
-    res = _run_python(["-c", _COLD, str(home), str(qfile)])
+    res = _run_python(["-c", _COLD, str(home), str(qfile), path])
     return {
         "cold_start_s": res["first_answer_at"] - t0,
         "cpu_first_s": res["cpu_first_s"],
         "rss_mb": res["rss_mb"],
         "refused": res["refused"],
+        "torch": res["torch"],
     }
+
+
+def cold_pairs(home: Path, qfile: Path, runs: int) -> dict[str, list[Any]]:
+    """`runs` cold starts of the ONNX path and of today's torch path, alternating."""
+    out: dict[str, list[Any]] = {"onnx": [], "torch": []}
+    for i in range(runs):
+        for path in ("onnx", "torch") if i % 2 == 0 else ("torch", "onnx"):
+            out[path].append(cold_start(home, qfile, path))
+    return out
 
 
 def run_size(
     size: int, home: Path, qs: Sequence[str], warmup: Sequence[str], cold_runs: int
 ) -> dict[str, Any]:
-    """One fresh measuring process (its first answer is a cold start), plus `cold_runs` - 1
-    more cold starts."""
+    """One fresh measuring process (its first answer is an ONNX-path cold start), plus
+    `cold_runs` cold starts of each path (ONNX, today's torch), alternating."""
     with tempfile.TemporaryDirectory(prefix="citeline-bench-") as tmp:
         qfile = Path(tmp) / "questions.json"
         qfile.write_text(json.dumps({"questions": list(qs), "warmup": list(warmup)}))
         t0 = time.time()
         res = _run_python(["-m", "bench.latency", "--child", str(home), str(qfile)])
-        colds = [res["first_answer_at"] - t0]
-        cpus = [res["cpu_first_s"]]
-        rss = [res["rss_mb"]]
-        for _ in range(cold_runs - 1):
-            c = cold_start(home, qfile)
-            colds.append(c["cold_start_s"])
-            cpus.append(c["cpu_first_s"])
-            rss.append(c["rss_mb"])
+        first = {"cold_start_s": res["first_answer_at"] - t0, "cpu_first_s": res["cpu_first_s"]}
+        first.update(rss_mb=res["rss_mb_after_20"], torch=res["torch_after_20"])
+        pairs = cold_pairs(home, qfile, cold_runs)
     t = res["times_ms"]
     floor50 = statistics.median(t["floor"])
     lab = _label(size)
-    return {
+    out = {
         f"answer_p50_ms_{lab}": round(statistics.median(t["answer"]), 1),
         f"answer_p95_ms_{lab}": round(_pct(t["answer"], 95), 1),
         f"floor_ms_{lab}": round(floor50, 1),
         f"floor_p95_ms_{lab}": round(_pct(t["floor"], 95), 1),
         f"langchain_p50_ms_{lab}": round(statistics.median(t["langchain"]), 1),
         f"langchain_p95_ms_{lab}": round(_pct(t["langchain"], 95), 1),
+        f"peer_p50_ms_{lab}": round(statistics.median(t["peer"]), 1),
+        f"peer_p95_ms_{lab}": round(_pct(t["peer"], 95), 1),
         f"answer_p50_over_floor_{lab}": round(statistics.median(t["answer"]) / floor50, 2),
         f"answer_p95_over_floor_{lab}": round(_pct(t["answer"], 95) / floor50, 2),
         f"answer_p50_over_langchain_{lab}": round(
             statistics.median(t["answer"]) / statistics.median(t["langchain"]), 2
         ),
-        f"cold_start_s_{lab}": round(statistics.median(colds), 2),
-        f"cold_start_cpu_s_{lab}": round(statistics.median(cpus), 2),
-        f"cold_start_runs_{lab}": len(colds),
-        f"rss_mb_{lab}": round(max(rss), 1),
+        f"answer_p50_over_peer_{lab}": round(
+            statistics.median(t["answer"]) / statistics.median(t["peer"]), 2
+        ),
+        f"rss_mb_peak_{lab}": round(res["rss_mb"], 1),
         f"refused_{lab}": res["refused"],
         f"questions_{lab}": res["questions"],
     }
+    for path, runs in (("", [first, *pairs["onnx"]]), ("torch_", pairs["torch"])):
+        out[f"cold_start_{path}s_{lab}"] = round(
+            statistics.median(r["cold_start_s"] for r in runs), 2
+        )
+        out[f"cold_start_{path}cpu_s_{lab}"] = round(
+            statistics.median(r["cpu_first_s"] for r in runs), 2
+        )
+        out[f"cold_start_{path}runs_{lab}"] = len(runs)
+        out[f"rss_mb_{path}{lab}"] = round(max(r["rss_mb"] for r in runs), 1)
+        out[f"imports_torch_{path}{lab}"] = int(any(r["torch"] for r in runs))
+    out[f"cold_start_over_torch_{lab}"] = round(
+        out[f"cold_start_s_{lab}"] / out[f"cold_start_torch_s_{lab}"], 2
+    )
+    out[f"rss_over_torch_{lab}"] = round(out[f"rss_mb_{lab}"] / out[f"rss_mb_torch_{lab}"], 2)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from bench.data import SHARED_DATA, WORK_DIR, real_documents
-from citeline.embeddings import get_embedder, packaged_model_path
+from citeline.embeddings import SentenceTransformerEmbedder, packaged_model_path
 from ingest.sync import embed_text
 
 MAX_LEN = 256  # the model's max_seq_length (sentence_bert_config.json)
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         s for c in chunks[half:] for s in c.sentences
     ][: args.texts - half]
     fp32, int8 = export(args.work)
-    torch_emb = get_embedder("")
+    torch_emb = SentenceTransformerEmbedder()
     out: dict[str, Any] = {"texts": len(texts)}
     t_torch, v_torch = _timed(torch_emb.embed, texts)
     out["torch_texts_per_s"] = round(len(texts) / t_torch, 1)

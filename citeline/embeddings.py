@@ -1,4 +1,9 @@
-"""The embedding model: the packaged all-MiniLM-L6-v2, loaded offline, one instance per process."""
+"""The embedding model: the packaged all-MiniLM-L6-v2, loaded offline, one instance per process.
+
+The packaged model runs on ONNX Runtime (`citeline.onnx_encoder`): no torch in the process, a
+start in well under a second. A model folder set in CITELINE_EMBED_MODEL runs on
+sentence-transformers (torch), since its export and pooling are not known in advance.
+"""
 
 from __future__ import annotations
 
@@ -75,13 +80,19 @@ class SentenceTransformerEmbedder:
         return np.asarray(vecs, dtype=np.float32)
 
 
-_cache: dict[str, SentenceTransformerEmbedder] = {}
+_cache: dict[str, Embedder] = {}
 _cache_lock = threading.Lock()
 
 
-def get_embedder(model_path: str = "") -> SentenceTransformerEmbedder:
-    """The process-wide embedder for a model path (loaded once, shared across sessions)."""
+def get_embedder(model_path: str = "") -> Embedder:
+    """The process-wide embedder for a model path (loaded once, shared across sessions): the
+    packaged model on ONNX Runtime, any other folder on sentence-transformers."""
     with _cache_lock:
         if model_path not in _cache:
-            _cache[model_path] = SentenceTransformerEmbedder(model_path or None)
+            if model_path:
+                _cache[model_path] = SentenceTransformerEmbedder(model_path)
+            else:
+                from citeline.onnx_encoder import OnnxEmbedder
+
+                _cache[model_path] = OnnxEmbedder(packaged_model_path())
         return _cache[model_path]

@@ -81,6 +81,7 @@ import sqlite3
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -127,6 +128,12 @@ _CACHE_SCHEMA = (
 # BM25 column weights (title, section, text), chosen on NFCorpus/SciFact dev qrels
 # (bench/retrieval.md); a match in the title says more than one in the body.
 BM25_WEIGHTS = (2.0, 1.5, 1.0)
+# Lexical search leaves out the query terms that more than this share of the chunks contain,
+# unless every term is that common (then the rarest one is kept): their idf is small, and FTS5
+# scores every row that matches any term before `ORDER BY bm25 LIMIT k` ("cancer" alone is in 15%
+# of 100k chunks). Chosen on NFCorpus dev and SciFact train qrels (bench/README.md).
+LEXICAL_MAX_DF_SHARE = 0.2
+LEXICAL_MIN_ROWS = 500  # a term in fewer rows costs well under a millisecond: always searched
 
 # Server mode: seconds between a reader's checks of the version stamp; writer lease lifetime,
 # renewal period, and the pause between writing a lease and reading it back.
@@ -800,11 +807,12 @@ class Index:
     def lexical_search(
         self, query: str, k: int, filters: Filters | None = None
     ) -> list[tuple[str, float]]:
-        """Top-k chunk ids by BM25 (higher is better)."""
+        """Top-k chunk ids by BM25 (higher is better), over the query's selective terms."""
         self.refresh()
-        match = fts_query(query)
-        if not match:
+        terms = _TermShares.of(self).selective(self, query_terms(query)[:64])
+        if not terms:
             return []
+        match = " OR ".join(f'"{t}"' for t in terms)
         extra, args = (filters or Filters()).sql()
         w = BM25_WEIGHTS
         # The joins are only for the filters: FTS rows are written in the same transaction as
@@ -1271,6 +1279,52 @@ class Index:
             if self._server is None:
                 raise
             raise self._failed("listing vector ids", exc) from exc
+
+
+class _TermShares:
+    """Which query terms are selective enough to search for, cached per index (weakly: it holds
+    no reference to it) and version. A term is common when more than `LEXICAL_MAX_DF_SHARE` of
+    the chunks, and more than `LEXICAL_MIN_ROWS`, contain it; telling so reads at most that many
+    rows (`LIMIT 1 OFFSET n`: FTS5 stops there), far less than scoring all of them."""
+
+    def __init__(self) -> None:
+        self.key = (-1, -1.0)
+        self.limit = 0
+        self.common: dict[str, bool] = {}
+        self.counts: dict[str, int] = {}
+
+    @classmethod
+    def of(cls, index: Index) -> _TermShares:
+        stats = _TERM_SHARES.get(index)
+        if stats is None:
+            stats = _TERM_SHARES[index] = cls()
+        key = (index.version(), LEXICAL_MAX_DF_SHARE)
+        if stats.key != key:  # the index changed (or the share did): start over
+            n = index._conn().execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+            stats.key, stats.limit = key, max(int(LEXICAL_MAX_DF_SHARE * n), LEXICAL_MIN_ROWS)
+            stats.common, stats.counts = {}, {}
+        return stats
+
+    def selective(self, index: Index, terms: Sequence[str]) -> list[str]:
+        terms = [t for t in (t.replace('"', "") for t in terms) if t]
+        if LEXICAL_MAX_DF_SHARE >= 1 or len(terms) < 2:
+            return terms
+        conn = index._conn()
+        for t in terms:  # the index holds more than `limit` rows for a common term
+            if t not in self.common:
+                sql = "SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 1 OFFSET ?"
+                self.common[t] = conn.execute(sql, [f'"{t}"', self.limit]).fetchone() is not None
+        keep = [t for t in terms if not self.common[t]]
+        if keep:
+            return keep
+        for t in terms:  # every term is common: the rarest one (exact counts, cached)
+            if t not in self.counts:
+                sql = "SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ?"
+                self.counts[t] = conn.execute(sql, [f'"{t}"']).fetchone()[0]
+        return [min(terms, key=lambda t: self.counts[t])]
+
+
+_TERM_SHARES: weakref.WeakKeyDictionary[Index, _TermShares] = weakref.WeakKeyDictionary()
 
 
 def _rollback(conn: sqlite3.Connection) -> None:

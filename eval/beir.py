@@ -37,7 +37,8 @@ from ingest.loaders import Block
 from ingest.sync import _embed, tqdm_progress
 
 Chunking = Literal["blocks", "doc"]
-RETRIEVERS: tuple[Mode, ...] = ("hybrid", "dense", "bm25", "sentence")
+# "langchain": the LangChain hybrid peer over the same index (eval/langchain_peer.py).
+RETRIEVERS = ("hybrid", "dense", "bm25", "sentence", "langchain")
 SPLITS = ("test", "dev", "train")
 # Chunks per candidate list. Recall@100 needs 100 distinct documents after best-chunk
 # aggregation, and a document has ~2.5 chunks of 900 characters; the app itself fuses 40.
@@ -57,7 +58,7 @@ class Dataset:
 
 @dataclass
 class Options:
-    retriever: Mode = "hybrid"
+    retriever: Mode | Literal["langchain"] = "hybrid"
     split: str = "test"
     limit: int | None = None
     max_docs: int | None = None
@@ -274,9 +275,14 @@ def run(folder: Path, opts: Options) -> dict[str, Any]:
             timings["index"] = time.perf_counter() - t
             t = time.perf_counter()
             qvecs = query_vectors(embedder, ds, qids)
-            runs = run_retrieval(
-                index, ds, qids, qvecs, settings, opts.retriever, opts.depth, chunk_doc
-            )
+            if opts.retriever == "langchain":
+                from eval.langchain_peer import beir_runs
+
+                qs = {q: ds.queries[q] for q in qids}
+                runs = beir_runs(index, embedder, qs, opts.depth, lambda r: to_docs(r, chunk_doc))
+            else:
+                m = opts.retriever
+                runs = run_retrieval(index, ds, qids, qvecs, settings, m, opts.depth, chunk_doc)
             timings["search"] = time.perf_counter() - t
     finally:
         embedder.close()

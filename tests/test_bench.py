@@ -26,6 +26,12 @@ REQUIRED = (
     "reingest_speedup",
     "cold_start_s",
     "rss_mb_100k",
+    "cold_start_torch_s_10k",
+    "rss_mb_torch_10k",
+    "rss_over_torch_10k",
+    "peer_p50_ms_10k",
+    "peer_p50_ms_100k",
+    "answer_p50_over_peer_10k",
 )
 
 pytestmark = [
@@ -58,6 +64,7 @@ def test_bench_tiny(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
             "--warmup=0",
             "--cold-runs=1",
             "--repeat=1",
+            "--no-beir",
             f"--corpus={corpus}",
             f"--work={tmp_path / 'work'}",
             f"--out={out_file}",
@@ -74,3 +81,51 @@ def test_bench_tiny(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert written["index_chunks_100k"] >= 200
     assert written["questions_10k"] == 3
     assert "answer p50 / floor" in captured.err  # the table
+    # The answering process (ONNX path) never imported torch; today's path did.
+    assert written["imports_torch_10k"] == 0 and written["imports_torch_torch_10k"] == 1
+
+
+def test_lexical_search_leaves_out_common_terms(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real index (placeholder vectors: lexical search reads none) of 1,200 chunks: a term in
+    every chunk is left out of the FTS query next to a rare one, kept when it is all there is,
+    and the shares are recomputed after a write."""
+    from bench.lexical import _placeholder_writes, _write
+    from citeline import store
+    from citeline.config import Settings
+    from citeline.store import Index
+    from citeline.types import DocMeta
+    from ingest.chunking import chunk_blocks
+    from ingest.loaders import Block
+
+    def doc(i: int, text: str) -> tuple[str, list]:
+        meta = DocMeta(doc_id=f"d{i}", title=f"Document {i}", type="Research", source_path="t")
+        return f"h{i}", chunk_blocks(meta, [Block(top="", path="", text=text)])
+
+    docs = [doc(i, f"Colitis was reported in cohort {i}.") for i in range(1200)]
+    docs += [doc(1200 + i, f"Colitis and mesalazine in cohort {i}.") for i in range(3)]
+    index = Index(Settings.from_env(home=tmp_path / "home", chroma_url=""), create=True)
+    try:
+        _write(index, _placeholder_writes(docs))
+        monkeypatch.setattr(store, "LEXICAL_MAX_DF_SHARE", 1.0)
+        every = index.lexical_search("colitis mesalazine", 50)
+        assert len(every) == 50  # rows with "colitis" alone fill the list
+        monkeypatch.setattr(store, "LEXICAL_MAX_DF_SHARE", 0.2)
+        rare = index.lexical_search("colitis mesalazine", 50)
+        assert sorted(c for c, _ in rare) == sorted(c for c, _ in every[:3])
+        assert {index.get_chunks([c])[c][0].doc.doc_id for c, _ in rare} == {
+            "d1200",
+            "d1201",
+            "d1202",
+        }
+        assert len(index.lexical_search("colitis", 50)) == 50  # all common: the term is kept
+        # A write moves the version: with 5,000 more chunks "colitis" (1,203) is under a fifth of
+        # them, so it is searched again and its chunks without "mesalazine" come back.
+        more = [doc(2000 + i, f"Budesonide dose {i}.") for i in range(5000)]
+        _write(index, _placeholder_writes(more))
+        again = index.lexical_search("colitis mesalazine", 50)
+        texts = [index.get_chunks([c])[c][0].text.lower() for c, _ in again]
+        assert len(again) == 50 and sum("mesalazine" in t for t in texts) == 3
+    finally:
+        index.close()
