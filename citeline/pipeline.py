@@ -17,11 +17,12 @@ from citeline.citations import DraftSentence, enforce, make_support_fn
 from citeline.config import Settings
 from citeline.conversation import Turn, resolve
 from citeline.embeddings import Embedder, get_embedder
+from citeline.references import build_references
 from citeline.retrieve import Retrieval, coverage, search
 from citeline.safety import is_instruction, screen
 from citeline.store import Filters, Index, open_index
 from citeline.text import normalize
-from citeline.types import Answer, Claim, Reference, RemovedClaim, Section
+from citeline.types import Answer, Claim, RemovedClaim, Section
 
 logger = logging.getLogger(__name__)
 
@@ -264,14 +265,8 @@ def _enforce(
 
 
 def _assemble(ans: Answer, claims: list[Claim], retrieval: Retrieval) -> None:
-    """Verdict, sections in display order, references renumbered to the cited passages only."""
-    cited = sorted(
-        {n for c in claims for n in c.citations},
-        key=lambda n: min(i for i, c in enumerate(claims) if n in c.citations),
-    )
-    renumber = {old: new for new, old in enumerate(cited, start=1)}
-    for c in claims:
-        c.citations = sorted(renumber[n] for n in c.citations)
+    """Verdict, sections in display order, one reference per cited document."""
+    cited = {n for c in claims for n in c.citations}
     verdict = next((c for c in claims if c.kind == "verdict"), claims[0])
     ans.verdict = verdict
     order = [h for h, _ in extractive.SECTIONS] + [extractive.OTHER_SECTION]
@@ -280,26 +275,8 @@ def _assemble(ans: Answer, claims: list[Claim], retrieval: Retrieval) -> None:
         if c is not verdict:
             groups.setdefault(c.kind if c.kind in order else extractive.OTHER_SECTION, []).append(c)
     ans.sections = [Section(h, groups[h]) for h in order if h in groups]
-    by_n = {p.n: p for p in retrieval.passages}
-    for old in cited:
-        p = by_n[old]
-        highlights = [c.text for c in claims if renumber[old] in c.citations]
-        ans.references.append(
-            Reference(
-                n=renumber[old],
-                doc_id=p.doc.doc_id,
-                title=p.doc.title,
-                publisher=p.doc.publisher,
-                year=p.doc.year,
-                type=p.doc.type,
-                url=p.doc.url,
-                section=p.chunk.section,
-                page=p.chunk.page,
-                passage=p.chunk.text,
-                highlights=highlights,
-            )
-        )
-    ans.follow_ups = _follow_ups(ans, retrieval, set(cited))
+    ans.references = build_references(ans.claims, retrieval.passages)
+    ans.follow_ups = _follow_ups(ans, retrieval, cited)
     if ans.audience == "patient":
         ans.glossary = _glossary(claims)
 
