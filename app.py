@@ -19,7 +19,7 @@ from citeline.config import Settings
 from citeline.conversation import Turn
 from citeline.errors import CitelineError
 from citeline.pipeline import Engine, answer, get_engine
-from citeline.render import esc, inert, to_markdown
+from citeline.render import conversation_markdown, esc
 from citeline.store import Filters
 from citeline.types import DOC_TYPES, Answer
 from citeline.ui import landing, show_answer
@@ -208,32 +208,38 @@ def show_upload_result() -> None:
 
 def export(turns: list[dict[str, Any]], cfg: Settings) -> str:
     """The conversation as a Markdown file that stands alone: when, for whom, with what filters,
-    from which index version and by which answerer, each citation a reference-style link."""
+    from which index version and by which answerer."""
     try:
         stats = engine_for(cfg).index.stats()
         index = f"{stats['documents']} documents, {stats['chunks']} passages, version {stats['version']}"
     except CitelineError as exc:
         index = f"unavailable ({exc})"
-    answerers = sorted({t["answer_obj"].backend for t in turns})
-    head = [
-        "# Citeline conversation\n",
-        f"- Exported: {datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}",
-        f"- Audience: {AUDIENCES.get(st.session_state.get('audience', ''), 'unknown')}",
-        f"- Filters: {filters_text()}",
-        f"- Index: {index} ({cfg.chroma_url or cfg.home_path})",
-        f"- Answerer: {', '.join(answerers)}" + ("" if cfg.llm == "none" else f" ({cfg.llm})"),
-        "",
-    ]
-    parts = ["\n".join(head)]
-    for k, t in enumerate(turns, start=1):
-        ans: Answer = t["answer_obj"]
-        parts.append(f"## Question {k}\n\n{inert(t['question'])}\n")
-        parts.append(
-            f"_Asked {t.get('asked_at', '')} · audience: {AUDIENCES.get(ans.audience, '')} · "
-            f"filters: {t.get('filters', 'none')} · answerer: {ans.backend}_\n"
+    backends = ", ".join(sorted({t["answer_obj"].backend for t in turns}))
+    header = {
+        "Exported": now(),
+        "Audience": AUDIENCES.get(st.session_state.get("audience", ""), "unknown"),
+        "Filters": filters_text(),
+        "Index": f"{index} ({cfg.chroma_url or cfg.home_path})",
+        "Answerer": backends + ("" if cfg.llm == "none" else f" (CITELINE_LLM={cfg.llm})"),
+    }
+    rows = [
+        (
+            t["question"],
+            {
+                "asked": t.get("asked_at", ""),
+                "audience": AUDIENCES.get(t["answer_obj"].audience, ""),
+                "filters": t.get("filters", "none"),
+                "answerer": t["answer_obj"].backend,
+            },
+            t["answer_obj"],
         )
-        parts.append(to_markdown(ans, heading_level=3, link_prefix=f"q{k}-") + "\n")
-    return "\n".join(parts)
+        for t in turns
+    ]
+    return conversation_markdown(header, rows)
+
+
+def now() -> str:
+    return datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
 
 
 def ask(question: str, cfg: Settings, filters: Filters) -> None:
@@ -280,7 +286,7 @@ def ask(question: str, cfg: Settings, filters: Filters) -> None:
             {
                 "question": question,
                 "answer_obj": ans,
-                "asked_at": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+                "asked_at": now(),
                 "filters": filters_text(),
             }
         )

@@ -38,14 +38,14 @@ def build_references(claims: Sequence[Claim], passages: Sequence[Passage]) -> li
     number = {doc: i for i, doc in enumerate(order, start=1)}
     sentences: dict[int, list[str]] = {}  # passage number -> sentences cited from it
     for c in claims:
+        found = {old: _rests_on(c.text, by_n[old]) for old in c.citations if old in by_n}
+        # A claim quoted from one passage does not also rest on the closest sentence of another.
+        quoted = any(exact for _, exact in found.values())
         sources: dict[int, list[str]] = {}
-        for old in c.citations:
-            p = by_n.get(old)
-            if p is None:
-                continue
-            found = rests_on(c.text, p)
-            sources.setdefault(number[p.doc.doc_id], []).extend(found)
-            sentences.setdefault(old, []).extend(found)
+        for old, (sents, exact) in found.items():
+            keep = sents if exact or not quoted else []
+            sources.setdefault(number[by_n[old].doc.doc_id], []).extend(keep)
+            sentences.setdefault(old, []).extend(keep)
         c.sources = {n: list(dict.fromkeys(s)) for n, s in sources.items()}
         c.citations = sorted(c.sources)
     return [_reference(number[doc], cited[doc], sentences) for doc in order]
@@ -91,15 +91,20 @@ def rests_on(claim: str, passage: Passage) -> list[str]:
     """The sentences of `passage` a claim rests on: those it quotes (an extractive claim is one
     sentence, or a sentence and its caveat), else the one it sits inside (a claim cut from a
     longer sentence), else the one sharing most of its content words (a paraphrase)."""
+    return _rests_on(claim, passage)[0]
+
+
+def _rests_on(claim: str, passage: Passage) -> tuple[list[str], bool]:
+    """rests_on(), and whether the claim quotes the sentences (False: the closest one)."""
     sents = list(passage.chunk.sentences) or split_sentences(passage.chunk.text)
     text = _squash(claim)
     quoted = [s for s in sents if _squash(s) and _squash(s) in text]
     if quoted:
-        return quoted
+        return quoted, True
     inside = [s for s in sents if text and text in _squash(s)]
     if inside:
-        return inside[:1]
+        return inside[:1], True
     want = _content(claim)
     scored = [(len(want & _content(s)) / (len(want | _content(s)) or 1), s) for s in sents]
     best = max(scored, default=(0.0, ""), key=lambda t: t[0])
-    return [best[1]] if best[0] > 0 else []
+    return ([best[1]] if best[0] > 0 else []), False

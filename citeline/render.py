@@ -213,3 +213,19 @@ def _references_md(
     if labels:
         out.append("")
     return out
+
+
+def conversation_markdown(
+    header: Mapping[str, str], turns: Sequence[tuple[str, Mapping[str, str], Answer]]
+) -> str:
+    """The exported conversation: a header (when, audience, filters, index, answerer), then
+    each question with what it was asked under and its answer, citations as reference-style
+    links (labels q1-1, q1-2, ... per question, so numbers never clash across answers)."""
+    out = ["# Citeline conversation\n"]
+    out += [f"- {k}: {inert(v)}" for k, v in header.items()]
+    out.append("")
+    for k, (question, meta, ans) in enumerate(turns, start=1):
+        out.append(f"## Question {k}\n\n{inert(question)}\n")
+        out.append("_" + " · ".join(f"{key}: {inert(v)}" for key, v in meta.items()) + "_\n")
+        out.append(to_markdown(ans, heading_level=3, link_prefix=f"q{k}-") + "\n")
+    return "\n".join(out)
