@@ -19,11 +19,17 @@ _DOI = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:)(10\.\d{4,9}/\S+)$", re
 # Characters kept as they are in a link target; anything else (spaces, quotes, parentheses,
 # angle brackets, backslashes, non-ASCII) is percent-encoded so it cannot end the target.
 _URL_SAFE = "-._~:/?#@!$&+,;=%"
+# GFM turns "https://...", "www.x" and "a@b.c" in plain text into links after parsing, so
+# escaping cannot stop it: a word joiner (U+2060, invisible) after "scheme:", after "www" and
+# after "@" breaks each pattern.
+_AUTOLINK = re.compile(r"(?<=:)(?=//)|(?<=\bwww)(?=\\?\.)|(?<=@)", re.IGNORECASE)
+WORD_JOINER = "\u2060"
 
 
 def esc(text: str) -> str:
-    """Untrusted text made inert for st.markdown: Markdown and HTML characters are escaped."""
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    """Untrusted text made inert for st.markdown: Markdown and HTML characters are escaped,
+    and nothing in it can become a link (see _AUTOLINK)."""
+    return _AUTOLINK.sub(WORD_JOINER, _MD_SPECIAL.sub(r"\\\1", text))
 
 
 def esc_title(text: str) -> str:
@@ -33,7 +39,7 @@ def esc_title(text: str) -> str:
 
 def inert(text: str) -> str:
     """Untrusted text for the exported Markdown file: no HTML tag, autolink or link syntax."""
-    return _INERT.sub(r"\\\1", text)
+    return _AUTOLINK.sub(WORD_JOINER, _INERT.sub(r"\\\1", text))
 
 
 def safe_url(url: str) -> str:

@@ -342,7 +342,13 @@ def upload(page, path: Path, fields: dict[str, str]) -> str:  # type: ignore[no-
     report = box.locator('[data-testid="stAlert"]').first
     report.wait_for(state="visible", timeout=UPLOAD_MS)
     wait_idle(page, UPLOAD_MS)
-    return str(box.locator('[data-testid="stAlert"]').all_inner_texts())
+    return visible("\n".join(box.locator('[data-testid="stAlert"]').all_inner_texts()))
+
+
+def visible(text: str) -> str:
+    """Text as a reader sees it: without the invisible word joiners that keep a URL written in
+    a document or question from becoming a link."""
+    return text.replace("\u2060", "")
 
 
 def index_count(page) -> int:  # type: ignore[no-untyped-def]
@@ -471,7 +477,7 @@ def test_e2e_conversation_citations_audience_and_screenshot(
     t0 = time.monotonic()
 
     # 0. the landing panel: what is indexed and three example questions
-    main = pg.get_by_test_id("stMain")
+    main = pg.get_by_test_id("stMainBlockContainer")
     assert main.get_by_text("What is indexed").is_visible()
     assert re.search(
         r"\d+ documents .*published \d{4}.\d{4}, from \d+ publishers", main.inner_text()
@@ -665,6 +671,7 @@ def test_e2e_untrusted_html_in_a_question_is_shown_as_text(page) -> None:  # typ
     assert injected == {"imgs": 0, "scripts": 0}, injected
     assert answer.get_by_text(CLINICIAN_DISCLAIMER).is_visible()
     assert not bubble.locator("a").count(), "a question forms no link"
+    assert "[click](https://evil.example/q) www.evil.example" in visible(shown)
     pg.wait_for_timeout(500)  # an onerror handler would fire right after the image failed
     assert not log.dialogs, f"an injected script ran: {log.dialogs}"
 
@@ -682,10 +689,10 @@ def test_e2e_a_hostile_document_is_shown_as_text_with_no_link_of_its_own(  # typ
     assert "Added “Quorvex [guide](https://evil.example/t) <img src=x onerror=alert(3)>”" in report
     assert "instruction-like sentence not indexed" in report, report
     answer = ask(pg, "Do quorvex breathing drills ease stress-related bowel symptoms?")
-    entries = reference_entries(answer)
-    assert any("<img src=x onerror=alert(3)>" in e["text"] for e in entries), entries
-    assert any("**Bold** Society <script>alert(4)</script>" in e["text"] for e in entries), entries
-    assert "[this page](https://evil.example/a)" in answer.inner_text()
+    entries = [visible(e["text"]) for e in reference_entries(answer)]
+    assert any("<img src=x onerror=alert(3)>" in e for e in entries), entries
+    assert any("**Bold** Society <script>alert(4)</script>" in e for e in entries), entries
+    assert "[this page](https://evil.example/a)" in visible(answer.inner_text())
     assert not foreign_links(pg, reference_urls(e2e_home)), "no link but the ones the app builds"
     assert not pg.locator('a[href*="evil.example"], a[href^="javascript"]').count()
     injected = pg.evaluate(
