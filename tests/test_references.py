@@ -149,6 +149,7 @@ def test_export_uses_reference_style_links_and_inert_text(passages: list[Passage
     assert "[[1]][q1-1]" in md
     assert '[q1-1]: https://doi.org/10.1136/x "A 12-year cohort"' in md
     assert "\\<b\\>" in md and "\\[x\\]" in md, "document text forms no tag or link"
+    assert "https://evil" not in md, "nor an autolink"
     assert "### Professional disclaimer" in md
     plain = to_markdown(ans)
     assert "[1]" in plain and "[q1-1]" not in plain
