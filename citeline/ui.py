@@ -24,13 +24,21 @@ from citeline.render import (
 )
 from citeline.types import Answer
 
+KINDS = {
+    "Guideline": "guidelines",
+    "Research": "research papers",
+    "Review": "reviews",
+    "Patient information": "patient information pages",
+}
+SHOWN = 300  # documents listed under "Browse the library"
+
 
 def landing(engine: Engine) -> None:
     """What the index holds and three questions to start with (before the first question)."""
     docs = engine.index.documents()
     lib = facets.library(docs)
     st.markdown("## What is indexed")
-    types = ", ".join(f"{n} {t.lower()}" for t, n in lib.types.items())
+    types = ", ".join(f"{n} {KINDS.get(t, t.lower())}" for t, n in lib.types.items())
     years = f"{lib.year_min}–{lib.year_max}" if lib.year_min else "years unknown"
     orgs = lib.organisations
     st.markdown(
@@ -45,8 +53,9 @@ def landing(engine: Engine) -> None:
                 f"- :blue-badge[{esc(r.meta.type)}] **{esc(r.meta.title)}**\\. "
                 f"{esc(facets.organisation(r.meta.publisher))}"
                 + (f", {r.meta.year}" if r.meta.year else "")
-                for r in rows[:300]
+                for r in rows[:SHOWN]
             )
+            + (f"\n\nand {len(rows) - SHOWN} more." if len(rows) > SHOWN else "")
         )
     examples = facets.example_questions(docs)
     if examples:
