@@ -131,14 +131,26 @@ def feedback(ans: Answer, i: int) -> None:
         strict=False,
     ):
         kind: Literal["primary", "secondary"] = "primary" if chosen == value else "secondary"
-        if col.button(label, icon=icon, key=f"fb-{i}-{value}", type=kind) and chosen != value:
-            save_feedback(ans, value)
-            st.session_state.feedback[i] = value
-            st.rerun()
+        # A callback runs before the page is drawn again, so the run after the click shows it.
+        col.button(
+            label,
+            icon=icon,
+            key=f"fb-{i}-{value}",
+            type=kind,
+            on_click=choose,
+            args=(ans, i, value),
+        )
     if chosen is not None:
         cols[2].caption(
             f"You marked this answer {'helpful' if chosen == 1 else 'not helpful'}. Thank you."
         )
+
+
+def choose(ans: Answer, i: int, value: int) -> None:
+    """Record a feedback click (once per change of mind)."""
+    if st.session_state.setdefault("feedback", {}).get(i) != value:
+        save_feedback(ans, value)
+        st.session_state.feedback[i] = value
 
 
 def save_feedback(ans: Answer, value: int) -> None:

@@ -577,9 +577,16 @@ def test_e2e_conversation_citations_audience_and_screenshot(
     assert {lk["href"].rsplit("-", 2)[1] for lk in citation_links(second)} == {"1"}
 
     # 5. feedback shows the choice made
-    pg.locator(".st-key-fb-0-1 button").click()
-    wait_rerun(pg)
-    assert first.get_by_text("You marked this answer helpful").is_visible()
+    choice = first.get_by_text("You marked this answer helpful")
+    for _ in range(3):  # a click that lands while the page re-renders is lost: bounded retry
+        wait_rerun(pg)
+        pg.locator(".st-key-fb-0-1 button").click()
+        try:
+            choice.wait_for(state="visible", timeout=20_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    assert choice.is_visible(), "the choice made is shown"
 
     # 6. the export stands alone: header, and citations as reference-style links
     with pg.expect_download() as dl:
