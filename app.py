@@ -1,30 +1,31 @@
 """Citeline chat (Streamlit). Thin: it parses input, calls citeline.pipeline.answer and renders.
 
-Untrusted text (questions, guideline passages) is never rendered as HTML: Streamlit escapes raw
-HTML in st.markdown, and `esc()` also neutralises Markdown so a passage cannot inject links or
-images."""
+Untrusted text (questions, guideline passages, document metadata) is never rendered as HTML:
+Streamlit escapes raw HTML in st.markdown, and `esc()` also neutralises Markdown so a passage
+cannot inject links or images. The only links are the ones citeline.render builds: citations
+to their reference entries (#ref-...) and reference lines to their checked http(s) URL or DOI."""
 
 from __future__ import annotations
 
-import json
-import time
 from datetime import datetime
 from typing import Any
 
 import streamlit as st
 
-from citeline import gate
+from citeline import facets, gate
 from citeline.answerers import llm
 from citeline.config import Settings
 from citeline.conversation import Turn
 from citeline.errors import CitelineError
-from citeline.pipeline import answer, get_engine
-from citeline.render import esc, to_markdown
+from citeline.pipeline import Engine, answer, get_engine
+from citeline.render import conversation_markdown, esc
 from citeline.store import Filters
 from citeline.types import DOC_TYPES, Answer
-from ingest.sync import add_upload
+from citeline.ui import landing, show_answer
+from ingest.sync import Report, add_upload
 
 st.set_page_config(page_title="Citeline", page_icon="📑", layout="centered")
+AUDIENCES = {"clinician": "Healthcare professional", "patient": "Patient or carer"}
 
 
 def settings() -> Settings:
@@ -62,28 +63,41 @@ def password_gate(cfg: Settings) -> bool:
     return False
 
 
-def sidebar(cfg: Settings) -> Filters:
+def _still_current(engine: Engine) -> bool:
+    """A cached engine is used only while the pipeline still holds it (tests reset engines)."""
+    return get_engine(engine.settings) is engine
+
+
+@st.cache_resource(
+    show_spinner="Loading the guideline index and the embedding model (first page after a start)…",
+    validate=_still_current,
+)
+def load_engine(home: str, chroma_url: str, collection: str, model: str, _cfg: Settings) -> Engine:
+    """One engine per index and model, shared by every session of this server."""
+    return get_engine(_cfg)
+
+
+def engine_for(cfg: Settings) -> Engine:
+    return load_engine(str(cfg.home_path), cfg.chroma_url, cfg.collection, cfg.embed_model, cfg)
+
+
+def sidebar(cfg: Settings, engine: Engine | None) -> Filters:
     with st.sidebar:
         st.header("Citeline")
         st.radio(
             "Which best describes you?",
-            ["clinician", "patient"],
+            list(AUDIENCES),
             key="audience",
-            format_func=lambda a: (
-                "Healthcare professional" if a == "clinician" else "Patient or carer"
-            ),
+            format_func=AUDIENCES.__getitem__,
             horizontal=True,
         )
         if st.button("New conversation", key="new_conversation"):
             st.session_state.turns = []
             st.rerun()
-        try:
-            engine = get_engine(cfg)
-            stats = engine.index.stats()
-            facets = engine.index.facets()
-        except CitelineError as exc:
-            st.error(esc(str(exc)))
+        if engine is None:
             return Filters()
+        stats = engine.index.stats()
+        facet = engine.index.facets()
         last = (
             datetime.fromtimestamp(stats["last_ingest"]).strftime("%Y-%m-%d %H:%M")
             if stats["last_ingest"]
@@ -94,10 +108,12 @@ def sidebar(cfg: Settings) -> Filters:
             f"last ingest {last}."
         )
         st.caption(answerer_status(cfg))
+        orgs = facets.publisher_options(facet["publishers"])
         with st.expander("Filters"):
-            types = st.multiselect("Document type", facets["types"], key="f_types")
-            pubs = st.multiselect("Publisher", facets["publishers"], key="f_pubs")
-            lo, hi = facets["year_min"], facets["year_max"]
+            types = st.multiselect("Document type", facet["types"], key="f_types")
+            pubs = st.multiselect("Publisher", list(orgs), key="f_pubs")
+            lo, hi = facet["year_min"], facet["year_max"]
+            st.session_state.year_bounds = (lo, hi)
             years = (lo, hi)
             if lo and hi and lo < hi:
                 years = st.slider("Year", lo, hi, (lo, hi), key="f_years")
@@ -106,10 +122,24 @@ def sidebar(cfg: Settings) -> Filters:
         st.session_state.export_slot = st.empty()
     return Filters(
         types=tuple(types),
-        publishers=tuple(pubs),
+        publishers=tuple(raw for label in pubs for raw in orgs.get(label, [])),
         year_min=years[0] if years[0] != lo else None,
         year_max=years[1] if years[1] != hi else None,
     )
+
+
+def filters_text() -> str:
+    """The filters chosen in the sidebar, in words ('none' when there are none)."""
+    ss = st.session_state
+    parts = []
+    if ss.get("f_types"):
+        parts.append("type: " + ", ".join(ss.f_types))
+    if ss.get("f_pubs"):
+        parts.append("publisher: " + ", ".join(ss.f_pubs))
+    span, bounds = ss.get("f_years"), ss.get("year_bounds")
+    if span and bounds and tuple(span) != tuple(bounds):
+        parts.append(f"years {span[0]}-{span[1]}")
+    return "; ".join(parts) or "none"
 
 
 def answerer_status(cfg: Settings) -> str:
@@ -128,7 +158,7 @@ def answerer_status(cfg: Settings) -> str:
 
 def upload(cfg: Settings) -> None:
     """Sidebar: add a guideline file (PDF, Markdown, HTML, text) with optional metadata."""
-    with st.expander("Add a guideline"):
+    with st.expander("Add a guideline", expanded="upload_result" in st.session_state):
         f = st.file_uploader(
             "File",
             type=["pdf", "md", "txt", "html", "htm"],
@@ -158,118 +188,79 @@ def upload(cfg: Settings) -> None:
                 st.error(esc(str(exc)))
                 return
             bar.empty()
-            for w in report.warnings:
-                st.warning(esc(f"{f.name}: {w['warning']}"))
-            if report.failed:
-                st.error(esc(f"{f.name}: {report.failed[0]['error']}"))
-            else:
-                done = report.added or report.updated or report.unchanged
-                st.success(
-                    esc(f"Indexed {', '.join(done)} ({report.chunks} passages in the index).")
-                )
+            st.session_state.upload_result = upload_result(f.name, report, cfg)
+            st.rerun()  # the sidebar's counts and filters include the new document at once
+        show_upload_result()
 
 
-def export(turns: list[dict[str, Any]]) -> str:
-    parts = ["# Citeline conversation\n"]
-    for t in turns:
-        parts.append(f"## Question\n\n{t['question']}\n")
-        parts.append(to_markdown(t["answer_obj"], heading_level=3) + "\n")
-    return "\n".join(parts)
+def upload_result(name: str, report: Report, cfg: Settings) -> dict[str, Any]:
+    """What the upload did, in the words shown after the rerun."""
+    warnings = [w["warning"] for w in report.warnings]
+    if report.failed:
+        return {"error": f"{name}: {report.failed[0]['error']}", "warnings": warnings}
+    ids = report.added or report.updated or report.unchanged
+    rec = engine_for(cfg).index.documents().get(ids[0]) if ids else None
+    if rec is None:
+        return {"error": f"{name}: nothing was indexed", "warnings": warnings}
+    m = rec.meta
+    verb = "Added" if report.added else "Updated" if report.updated else "Already indexed:"
+    details = " · ".join(
+        [m.type, m.publisher or "publisher unknown", str(m.year) if m.year else "year unknown"]
+    )
+    passages = f"{rec.n_chunks} passage{'s' if rec.n_chunks != 1 else ''}"
+    return {"success": f"{verb} “{m.title}” ({details}): {passages}.", "warnings": warnings}
 
 
-def show_answer(ans: Answer, i: int) -> None:
-    for notice in ans.notices:
-        (st.error if "crisis" in ans.flags and notice == ans.notices[0] else st.warning)(
-            esc(notice)
-        )
-    if ans.standalone_query != ans.question:
-        st.caption(f"Searched for: {esc(ans.standalone_query)}")
-    if ans.refused:
-        if ans.refusal_reason != "crisis":
-            st.info(esc(ans.refusal_reason))
+def show_upload_result() -> None:
+    res = st.session_state.get("upload_result")
+    if not res:
+        return
+    if "success" in res:
+        st.success(esc(res["success"]))
     else:
-        cites = lambda ns: "".join(f"[{n}]" for n in ns)  # noqa: E731
-        if ans.verdict:
-            st.markdown(f"**{esc(ans.verdict.text)}** {cites(ans.verdict.citations)}")
-        for section in ans.sections:
-            st.markdown(f"#### {esc(section.heading)}")
-            st.markdown("\n".join(f"- {esc(c.text)} {cites(c.citations)}" for c in section.claims))
-        if ans.glossary:
-            with st.expander("Terms explained"):
-                st.markdown(
-                    "\n".join(f"- **{esc(g['term'])}**: {esc(g['meaning'])}" for g in ans.glossary)
-                )
-        st.markdown("#### References")
-        for r in ans.references:
-            year = f", {r.year}" if r.year else ""
-            where = " · ".join(x for x in (r.section, f"p. {r.page}" if r.page else "") if x)
-            st.markdown(
-                f"{r.n}. :blue-badge[{esc(r.type)}] **{esc(r.title)}**. "
-                f"{esc(r.publisher)}{year}. _{esc(where)}_"
-            )
-            with st.expander(f"Source passage [{r.n}]"):
-                st.markdown(highlight(r.passage, r.highlights))
-                if r.url:
-                    st.caption(esc(r.url))
-        if ans.follow_ups:
-            st.markdown("#### Follow-up questions")
-            for j, q in enumerate(ans.follow_ups):
-                if st.button(esc(q), key=f"fu-{i}-{j}"):  # labels render Markdown
-                    st.session_state.pending = q
-    st.caption(esc(ans.disclaimer))
-    cols = st.columns([2, 2, 6])
-    for col, (label, icon, value) in zip(
-        cols,
-        (("Helpful", ":material/thumb_up:", 1), ("Not helpful", ":material/thumb_down:", -1)),
-        strict=False,
-    ):
-        if col.button(label, icon=icon, key=f"fb-{i}-{value}"):
-            save_feedback(ans, value)
-            st.toast("Thank you for the feedback.")
+        st.error(esc(res["error"]))
+    for w in res["warnings"]:
+        st.warning(esc(w))
 
 
-def highlight(passage: str, sentences: list[str]) -> str:
-    text = esc(passage)
-    for s in sentences:
-        e = esc(s)
-        if e in text:
-            text = text.replace(e, f"**{e}**")
-    return text
-
-
-def save_feedback(ans: Answer, value: int) -> None:
-    cfg = settings()
-    path = cfg.home_path / "feedback.jsonl"
-    record = {
-        "time": time.time(),
-        "question": ans.question,
-        "standalone_query": ans.standalone_query,
-        "rating": value,
-        "cited": [r.doc_id for r in ans.references],
+def export(turns: list[dict[str, Any]], cfg: Settings) -> str:
+    """The conversation as a Markdown file that stands alone: when, for whom, with what filters,
+    from which index version and by which answerer."""
+    try:
+        stats = engine_for(cfg).index.stats()
+        index = f"{stats['documents']} documents, {stats['chunks']} passages, version {stats['version']}"
+    except CitelineError as exc:
+        index = f"unavailable ({exc})"
+    backends = ", ".join(sorted({t["answer_obj"].backend for t in turns}))
+    header = {
+        "Exported": now(),
+        "Audience": AUDIENCES.get(st.session_state.get("audience", ""), "unknown"),
+        "Filters": filters_text(),
+        "Index": f"{index} ({cfg.chroma_url or cfg.home_path})",
+        "Answerer": backends + ("" if cfg.llm == "none" else f" (CITELINE_LLM={cfg.llm})"),
     }
-    with path.open("a", encoding="utf-8") as f:
-        f.write(json.dumps(record) + "\n")
+    rows = [
+        (
+            t["question"],
+            {
+                "asked": t.get("asked_at", ""),
+                "audience": AUDIENCES.get(t["answer_obj"].audience, ""),
+                "filters": t.get("filters", "none"),
+                "answerer": t["answer_obj"].backend,
+            },
+            t["answer_obj"],
+        )
+        for t in turns
+    ]
+    return conversation_markdown(header, rows)
 
 
-def main() -> None:
-    st.session_state.pop("export_slot", None)
-    cfg = settings()
-    if not password_gate(cfg):
-        return
-    st.session_state.setdefault("turns", [])
-    filters = sidebar(cfg)
-    st.title("Citeline")
-    st.caption("Answers from clinical guidelines; every sentence is cited.")
-    for i, t in enumerate(st.session_state.turns):
-        with st.chat_message("user"):
-            st.markdown(esc(t["question"]))
-        with st.chat_message("assistant"):
-            show_answer(t["answer_obj"], i)
-    question = st.chat_input(
-        "Ask about the guidelines, e.g. Is there a link between gut health and mental health?"
-    ) or st.session_state.pop("pending", None)
-    if not question:
-        return
+def now() -> str:
+    return datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+
+
+def ask(question: str, cfg: Settings, filters: Filters) -> None:
+    """Answer `question` below the conversation, streaming an LLM draft while it is written."""
     history: list[Turn] = []
     for t in st.session_state.turns:
         ans_t: Answer = t["answer_obj"]
@@ -280,12 +271,6 @@ def main() -> None:
     with st.chat_message("user"):
         st.markdown(esc(question))
     with st.chat_message("assistant"):
-        status = st.status(
-            "Searching the guidelines…"
-            if cfg.llm == "none"
-            else "Searching the guidelines, then drafting with the language model…",
-            expanded=False,
-        )
         draft = st.empty()  # LLM tokens stream here; the enforced answer replaces them
         tokens: list[str] = []
 
@@ -293,32 +278,75 @@ def main() -> None:
             tokens.append(token)
             draft.markdown("_Draft, not yet checked against the sources:_ " + esc("".join(tokens)))
 
+        busy = (
+            "Searching the guidelines…"
+            if cfg.llm == "none"
+            else "Searching the guidelines, then drafting with the language model…"
+        )
         try:
-            ans = answer(
-                question,
-                history,
-                cfg,
-                audience=st.session_state.audience,
-                filters=filters,
-                on_token=on_token,
-            )
+            with st.spinner(busy):
+                ans = answer(
+                    question,
+                    history,
+                    cfg,
+                    audience=st.session_state.audience,
+                    filters=filters,
+                    on_token=on_token,
+                )
         except CitelineError as exc:
-            status.update(label="Failed", state="error")
+            draft.empty()
             st.error(esc(str(exc)))
             return
-        status.update(label="Done", state="complete")
         draft.empty()
         i = len(st.session_state.turns)
-        st.session_state.turns.append({"question": question, "answer_obj": ans})
+        st.session_state.turns.append(
+            {
+                "question": question,
+                "answer_obj": ans,
+                "asked_at": now(),
+                "filters": filters_text(),
+            }
+        )
         show_answer(ans, i)
 
 
-def export_button() -> None:
+def main() -> None:
+    st.session_state.pop("export_slot", None)
+    cfg = settings()
+    if not password_gate(cfg):
+        return
+    st.session_state.setdefault("turns", [])
+    st.title("Citeline")
+    st.caption("Answers from clinical guidelines; every sentence is cited.")
+    engine: Engine | None = None
+    error = ""
+    try:
+        engine = engine_for(cfg)
+    except CitelineError as exc:
+        error = str(exc)
+    filters = sidebar(cfg, engine)
+    if engine is None:
+        st.sidebar.error(esc(error))
+    for i, t in enumerate(st.session_state.turns):
+        with st.chat_message("user"):
+            st.markdown(esc(t["question"]))
+        with st.chat_message("assistant"):
+            show_answer(t["answer_obj"], i)
+    question = st.chat_input(
+        "Ask about the guidelines, e.g. Is there a link between gut health and mental health?"
+    ) or st.session_state.pop("pending", None)
+    if not st.session_state.turns and not question and engine is not None:
+        landing(engine)
+    if question:
+        ask(question, cfg, filters)
+
+
+def export_button(cfg: Settings) -> None:
     slot = st.session_state.get("export_slot")
     if slot is not None and st.session_state.turns:
         slot.download_button(
             "Export conversation (Markdown)",
-            export(st.session_state.turns),
+            export(st.session_state.turns, cfg),
             file_name="citeline-conversation.md",
             mime="text/markdown",
             key="export",
@@ -326,4 +354,4 @@ def export_button() -> None:
 
 
 main()
-export_button()
+export_button(settings())

@@ -8,6 +8,7 @@ from typing import Any
 
 from citeline import prompts
 from citeline.question import Intent, stems_of
+from citeline.references import build_references
 from citeline.retrieve import Retrieval
 from citeline.sections import (
     ASSESSMENT,
@@ -21,7 +22,7 @@ from citeline.sections import (
     section_for,
 )
 from citeline.store import Filters, Index
-from citeline.types import Answer, Claim, Reference, Section
+from citeline.types import Answer, Claim, Section
 
 # Follow-up questions per answer section, about the answer's subject.
 FOLLOW_UPS = {
@@ -37,42 +38,18 @@ FOLLOW_UPS = {
 def assemble_answer(
     ans: Answer, claims: list[Claim], retrieval: Retrieval, intent: Intent, index: Index
 ) -> None:
-    cited = sorted(
-        {n for c in claims for n in c.citations},
-        key=lambda n: min(i for i, c in enumerate(claims) if n in c.citations),
-    )
-    renumber = {old: new for new, old in enumerate(cited, start=1)}
-    for c in claims:
-        c.citations = sorted(renumber[n] for n in c.citations)
+    cited = {n for c in claims for n in c.citations}
     verdict = next((c for c in claims if c.kind == "verdict"), claims[0])
     ans.verdict = verdict
     groups: dict[str, list[Claim]] = {}
     for c in claims:
         if c is not verdict:
-            groups.setdefault(
-                c.kind if c.kind in FOLLOW_UPS or c.kind == OTHER else OTHER, []
-            ).append(c)
+            kind = c.kind if c.kind in FOLLOW_UPS or c.kind == OTHER else OTHER
+            groups.setdefault(kind, []).append(c)
     ans.sections = [Section(h, items) for h, items in arrange(groups)]
-    by_n = {p.n: p for p in retrieval.passages}
-    for old in cited:
-        p = by_n[old]
-        highlights = [c.text for c in claims if renumber[old] in c.citations]
-        ans.references.append(
-            Reference(
-                n=renumber[old],
-                doc_id=p.doc.doc_id,
-                title=p.doc.title,
-                publisher=p.doc.publisher,
-                year=p.doc.year,
-                type=p.doc.type,
-                url=p.doc.url,
-                section=p.chunk.section,
-                page=p.chunk.page,
-                passage=p.chunk.text,
-                highlights=highlights,
-            )
-        )
-    ans.follow_ups = follow_ups(ans, retrieval, intent, set(cited))
+    # One reference per cited document; the claims' [n] are renumbered to them.
+    ans.references = build_references(ans.claims, retrieval.passages)
+    ans.follow_ups = follow_ups(ans, retrieval, intent, cited)
     if ans.audience == "patient":
         ans.glossary = glossary(claims)
 

@@ -81,6 +81,9 @@ class Claim:
     support: float = 0.0
     kind: str = ""
     lead_in: str = ""  # names the source or subject, or a stance; never part of the quote
+    # Reference number -> the sentences of that reference's passages this claim rests on
+    # (filled when the references are built: citeline.references.build_references).
+    sources: dict[int, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -90,7 +93,27 @@ class Section:
 
 
 @dataclass
+class CitedPassage:
+    """One retrieved passage of a referenced document, with the sentences the answer cites."""
+
+    chunk_id: str
+    section: str
+    page: int | None
+    text: str
+    cited: list[str] = field(default_factory=list)
+
+    @property
+    def location(self) -> str:
+        """ "Section > Subsection, p. 4" (either part may be missing)."""
+        return ", ".join(x for x in (self.section, f"p. {self.page}" if self.page else "") if x)
+
+
+@dataclass
 class Reference:
+    """One cited document of an answer. `section`, `page` and `passage` summarise `passages`
+    (sections joined by "; ", the first page, the texts joined by a blank line), so readers of
+    the one-passage form keep working."""
+
     n: int
     doc_id: str
     title: str
@@ -102,6 +125,12 @@ class Reference:
     page: int | None
     passage: str
     highlights: list[str] = field(default_factory=list)
+    passages: list[CitedPassage] = field(default_factory=list)
+
+    @property
+    def locations(self) -> list[str]:
+        """Where in the document the answer cites it from, one entry per passage, deduplicated."""
+        return list(dict.fromkeys(p.location for p in self.passages if p.location))
 
 
 @dataclass

@@ -150,8 +150,13 @@ def test_adversarial_question_gives_a_well_formed_cited_answer_or_a_refusal(
             for n in c.citations:
                 assert numbers(c.text) <= numbers(refs[n].passage), (c.text, n)
         for r in ans.references:
-            assert (r.doc_id, r.section, r.page, r.passage) in indexed["passages"], r
+            # One reference per document: each of its passages is an indexed passage.
+            assert r.passages and len({p.chunk_id for p in r.passages}) == len(r.passages), r
+            for p in r.passages:
+                assert (r.doc_id, p.section, p.page, p.text) in indexed["passages"], r
+            assert r.passage == "\n\n".join(p.text for p in r.passages)
             assert all(h in r.passage or normalize(h) in normalize(r.passage) for h in r.highlights)
+        assert len({r.doc_id for r in ans.references}) == len(ans.references), "one per document"
 
     # Over-long input is truncated with the notice and the flag, and only then.
     limit = corpus_settings.max_question_chars

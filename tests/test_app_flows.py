@@ -8,10 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from citeline.config import PROJECT_ROOT, Settings
-from tests.test_app import SEED, texts
+from tests.test_app import SEED, citations_of, texts
 
 pytestmark = [pytest.mark.integration]
 
@@ -31,6 +32,7 @@ def app(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppTest]:
     from citeline.pipeline import reset_engines
 
     reset_engines()
+    st.cache_resource.clear()
     monkeypatch.setenv("CITELINE_HOME", str(home))
     monkeypatch.delenv("CITELINE_APP_PASSWORD", raising=False)
     monkeypatch.delenv("CITELINE_LLM", raising=False)
@@ -47,18 +49,21 @@ def ask(at: AppTest, question: str) -> AppTest:
     return at
 
 
-def test_citation_passages_are_expandable_with_the_supporting_sentence_in_bold(
+def test_sources_hold_every_cited_passage_with_its_cited_sentences_highlighted(
     app: AppTest,
 ) -> None:
     ask(app, SEED)
-    passages = [e for e in app.expander if e.label.startswith("Source passage [")]
-    assert passages, [e.label for e in app.expander]
+    sources = [e for e in app.expander if e.label.startswith("Sources: ")]
+    assert len(sources) == 1, [e.label for e in app.expander]
+    shown = [m.value for m in sources[0].markdown]
+    headings = [v for v in shown if v.startswith("**\\[")]
+    passages = [v for v in shown if not v.startswith("**\\[")]
     bullets = [ln for m in app.markdown for ln in m.value.splitlines() if ln.startswith("- ")]
-    cited = {n for ln in bullets for n in range(1, 20) if f"[{n}]" in ln}
-    labels = {e.label for e in passages}
-    assert {f"Source passage [{n}]" for n in cited} <= labels
-    bold = [m.value for e in passages for m in e.markdown if "**" in m.value]
-    assert bold, "every cited passage highlights the sentence it supports"
+    cited = {n for ln in bullets for n, _, _ in citations_of(ln)}
+    assert {f"**\\[{n}\\]" for n in cited} <= {h.split(" ", 1)[0] for h in headings}
+    count = sources[0].label.split()[1]
+    assert int(count) == len(headings) == len(passages), sources[0].label
+    assert all(":orange-background[" in p for p in passages), "each passage marks what it gave"
 
 
 def test_audience_switch_changes_the_next_answer(app: AppTest) -> None:
@@ -81,9 +86,7 @@ def test_follow_up_button_asks_the_suggested_question(app: AppTest) -> None:
     assert len(users) == 2 and question in users[1].markdown[0].value.replace("\\", "")
 
 
-def test_feedback_is_stored_locally_with_the_question_and_cited_ids(
-    app: AppTest, home: Path
-) -> None:
+def test_feedback_is_stored_locally_and_shows_the_choice(app: AppTest, home: Path) -> None:
     ask(app, SEED)
     app.button(key="fb-0-1").click().run()
     assert not app.exception
@@ -92,6 +95,13 @@ def test_feedback_is_stored_locally_with_the_question_and_cited_ids(
     rec = json.loads(lines[0])
     assert rec["question"] == SEED and rec["rating"] == 1
     assert rec["cited"] and all(isinstance(d, str) for d in rec["cited"])
+    assert app.button(key="fb-0-1").proto.type == "primary", "the choice made is shown"
+    assert app.button(key="fb-0--1").proto.type == "secondary"
+    assert "You marked this answer helpful" in texts(app)
+    app.button(key="fb-0--1").click().run()  # a change of mind is recorded and shown
+    assert len((home / "feedback.jsonl").read_text(encoding="utf-8").splitlines()) == 2
+    assert app.button(key="fb-0--1").proto.type == "primary"
+    assert "You marked this answer not helpful" in texts(app)
 
 
 def test_export_button_appears_once_there_is_a_conversation(app: AppTest) -> None:
@@ -114,3 +124,14 @@ def test_new_conversation_clears_the_history(app: AppTest) -> None:
     app.button(key="new_conversation").click().run()
     assert not app.exception
     assert len(app.chat_message) == 0
+
+
+def test_publisher_filter_lists_organisations_and_filters_by_them(app: AppTest) -> None:
+    pubs = app.multiselect(key="f_pubs")
+    assert "BMJ" in pubs.options and "Gut (BMJ)" not in pubs.options
+    assert len(pubs.options) == len({o.casefold() for o in pubs.options}), "no duplicates"
+    assert not [o for o in pubs.options if "(" in o], "no journal in brackets"
+    pubs.set_value(["National Institute for Health and Care Excellence"]).run()
+    ask(app, "How should depression be treated in adults?")
+    titles = [h.value for h in app.subheader]
+    assert titles and all("National Institute for Health and Care Excellence" in t for t in titles)

@@ -4,6 +4,7 @@ rendered as literal text."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,92 @@ def test_upload_names_cannot_leave_the_uploads_folder(tmp_path: Path, name: str)
 
 def test_the_app_has_no_raw_html_outlet() -> None:
     """SECURITY.md promises that nothing is rendered as raw HTML: keep it that way."""
-    source = (PROJECT_ROOT / "app.py").read_text(encoding="utf-8")
-    for outlet in ("unsafe_allow_html", "st.html(", "components.html", "components.v1"):
-        assert outlet not in source, outlet
+    for page in ("app.py", "citeline/ui.py", "citeline/render.py"):
+        source = (PROJECT_ROOT / page).read_text(encoding="utf-8")
+        for outlet in ("unsafe_allow_html", "st.html(", "components.html", "components.v1"):
+            assert outlet not in source, (page, outlet)
+
+
+HOSTILE_DOC = """---
+title: "Quorvex [guide](https://evil.example/t) <img src=x onerror=alert(3)> www.evil.example"
+publisher: "**Bold** Society <script>alert(4)</script> (see https://evil.example/p)"
+year: 2025
+type: Guideline
+url: "javascript:alert(5)"
+---
+
+# Quorvex drills
+
+Quorvex breathing drills ease stress-related bowel symptoms in adults, see [this page](https://evil.example/a), www.evil.example/b or mail help@evil.example <a href="https://evil.example/c">here</a> ![px](https://evil.example/p.png) :red[alarm] <https://evil.example/d>.
+
+# Quorvex safety
+
+Quorvex breathing drills are safe for most adults with irritable bowel syndrome.
+"""
+QUESTION = "Do quorvex breathing drills ease bowel symptoms? [see](https://evil.example/q) www.evil.example"
+# What GFM turns into a link in plain text (autolink literals), checked in rendered text.
+AUTOLINK_LITERAL = re.compile(r"https?://|\bwww\.|\w@\w", re.IGNORECASE)
+
+
+def rendered(body: str) -> tuple[list[str], list[str], list[str]]:
+    """(link targets, raw HTML, texts) of a Markdown body, as a CommonMark parser reads it."""
+    from markdown_it import MarkdownIt
+
+    links, html, texts = [], [], []
+    for tok in MarkdownIt("commonmark").parse(body):
+        if tok.type == "html_block":
+            html.append(tok.content)
+        for child in tok.children or []:
+            if child.type == "link_open":
+                links.append(str(child.attrs.get("href", "")))
+            elif child.type == "image":
+                links.append(str(child.attrs.get("src", "")))
+            elif child.type == "html_inline":
+                html.append(child.content)
+            elif child.type == "text":
+                texts.append(child.content)
+    return links, html, texts
+
+
+def test_document_and_question_text_form_no_link_html_or_image_in_the_app(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    """A document whose every field is hostile, and a question with links: the app's Markdown
+    holds no HTML, no image and no link but the citation anchors (#ref-...); its text has no
+    autolink literal left (GFM would link it after parsing)."""
+    import streamlit as st
+
+    from citeline.config import Settings
+    from citeline.pipeline import reset_engines
+    from ingest.sync import sync
+
+    src = tmp_path / "lib"
+    src.mkdir()
+    (src / "quorvex.md").write_text(HOSTILE_DOC, encoding="utf-8")
+    home = tmp_path / "home"
+    assert not sync([src], Settings.from_env(home=home), embedder=embedder).failed
+    monkeypatch.setenv("CITELINE_HOME", str(home))
+    monkeypatch.delenv("CITELINE_APP_PASSWORD", raising=False)
+    reset_engines()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=180)
+    at.run()
+    landing = bodies(at)
+    at.chat_input[0].set_value(QUESTION).run()
+    assert not at.exception
+    assert at.subheader, "the hostile document is cited"
+    for body in landing + bodies(at):
+        links, html, texts = rendered(body)
+        assert all(h.startswith("#ref-") for h in links), (links, body)
+        assert not html, (html, body)
+        assert not [t for t in texts if AUTOLINK_LITERAL.search(t)], body
+    reset_engines()
+
+
+def bodies(at: AppTest) -> list[str]:
+    """Every Markdown string the app handed to Streamlit in this run."""
+    out = [m.value for m in at.markdown] + [h.value for h in at.subheader]
+    out += [c.value for c in at.caption] + [b.label for b in at.button]
+    out += [e.label for e in at.expander]
+    out += [x.value for x in (*at.info, *at.warning, *at.error, *at.success)]
+    return out
