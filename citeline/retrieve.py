@@ -181,11 +181,11 @@ def search(
     """The passages for one standalone query, numbered [1..n] in order of relevance."""
     qvec = embedder.embed([query])[0]
     ranked, dense_sim = rank(index, query, qvec, settings, mode=mode, filters=filters)
-    pool = ranked[: settings.top_k * 4]
-    loaded = index.get_chunks([cid for cid, _ in pool])
-    top_fused = max((f for _, f in pool), default=1.0) or 1.0
+    fused_pool = ranked[: settings.top_k * 4]
+    loaded = index.get_chunks([cid for cid, _ in fused_pool])
+    top_fused = max((f for _, f in fused_pool), default=1.0) or 1.0
     candidates: list[tuple[float, Chunk, float, np.ndarray]] = []
-    for cid, fused in pool:
+    for cid, fused in fused_pool:
         if cid not in loaded:
             continue
         chunk, svecs = loaded[cid]
