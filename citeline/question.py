@@ -30,7 +30,8 @@ GENERIC = frozenset(
     diagnose diagnosed diagnosis diagnosing prevent prevented prevention preventing symptom
     symptoms sign signs complication complications outlook prognosis inherited inherit
     research information tests testing test affected proportion percentage share big large
-    small year-old years-old old trial study scored scoring prevalent prevalence""".split()
+    small year-old years-old old trial study scored scoring prevalent prevalence fast quickly
+    slowly quick slow give gives set sets table say""".split()
 )
 
 # Scope words: the population or setting a question narrows to. They are qualifiers, never the
@@ -109,7 +110,8 @@ PROPERTY_ANSWER: dict[str, re.Pattern[str]] = {
         rf"\d[\d.,]*\s*{UNIT}\b|\b(\d+|{NUMBER_WORD})\s*(days?|weeks?|months?)\b|\b(daily|twice|times a)\b",
         re.I,
     ),
-    "quantity": re.compile(r"\d"),
+    # a number that is not a year ("In 2018, ..." gives no conversion factor)
+    "quantity": re.compile(r"(?<![\d.])(?!(?:19|20)\d\d\b)\d+(?:\.\d+)?"),
     "prevalence": re.compile(
         r"\d+(\.\d+)?\s*%|\b(one|two) in (two|three|four|five|six|ten|\d+)\b|\b(half|a third|a quarter|"
         r"most|majority|minority)\b|\bprevalence\b|\bcommon\b",

@@ -98,6 +98,7 @@ _RESULT = re.compile(
 )
 METHOD_PENALTY = 0.08
 RESULT_BONUS = 0.04
+_URL = re.compile(r"https?://|\bwww\.", re.I)
 _LIST_FRAGMENT = re.compile(r"^([a-z]\)|[a-z]\.\s|\d+\)|[ivx]+\.\s|[-*•])|[:;,]\s*$")
 
 
@@ -182,6 +183,7 @@ def candidates(
                 or sentence.rstrip().endswith("?")
                 or _LIST_FRAGMENT.search(sentence.strip())
                 or is_instruction(sentence)  # an instruction injected into a source is not a claim
+                or _URL.search(sentence)  # a link line is a pointer, not an answer
             ):
                 continue
             lead_in, usable = _lead_in(sentence, p.doc)
