@@ -24,7 +24,7 @@ from citeline.config import Settings
 from citeline.conversation import Turn, resolve
 from citeline.embeddings import Embedder, get_embedder
 from citeline.question import Intent, analyse, stems_of
-from citeline.retrieve import Retrieval, coverage, search, select
+from citeline.retrieve import Retrieval, coverage, plain_text, search, select
 from citeline.safety import Screen, is_instruction, screen
 from citeline.store import Filters, Index, open_index
 from citeline.text import normalize
@@ -220,7 +220,7 @@ def scope_step(run: Run) -> bool:
     (the per-document cap applies after sentence scoring)."""
     ans, settings, eng, ret = run.ans, run.settings, run.eng, run.ret
     cov = coverage(eng.index, eng.embedder, ans.standalone_query, ret.query_vector)
-    run.intent = analyse(ans.standalone_query)
+    run.intent = analyse(plain_text(ans.standalone_query))
     unknown_stems = stems_of(" ".join(cov.unknown))
     if cov.out_of_scope(
         settings.coverage_floor,

@@ -84,7 +84,7 @@ class Coverage:
 def coverage(index: Index, embedder: Embedder, query: str, query_vector: np.ndarray) -> Coverage:
     """Which query words no indexed chunk contains, and how much meaning is left without them
     (one more embedding, only when some word is unknown)."""
-    plain = _plain(query)
+    plain = plain_text(query)
     terms = query_terms(plain)
     unknown = index.unknown_terms(terms)
     if not unknown:
@@ -101,12 +101,12 @@ def coverage(index: Index, embedder: Embedder, query: str, query_vector: np.ndar
 
 
 _MARKUP = re.compile(
-    r"<(script|style)\b.*?(?:</\1\s*>|$)|<[^<>]*>|(?-i:\b(?:AND|OR|NOT|NEAR)\b)|[^\w\s'?.,;:-]+",
+    r"[a-z][a-z0-9+.-]*://\S+|\bwww\.\S+|<(script|style)\b.*?(?:</\1\s*>|$)|<[^<>]*>|(?-i:\b(?:AND|OR|NOT|NEAR)\b)|[^\w\s'?.,;:-]+",
     re.IGNORECASE | re.DOTALL,
 )
 
 
-def _plain(query: str) -> str:
+def plain_text(query: str) -> str:
     """The words a reader would see: no markup, scripts or search operators (a question may
     arrive pasted with them; they are not what it asks about)."""
     return " ".join(_MARKUP.sub(" ", query).split())

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from citeline import gate
 from citeline.config import PROJECT_ROOT, Settings
 from citeline.errors import UploadTooLargeError
+from citeline.render import WORD_JOINER  # invisible: it keeps URLs in text from becoming links
 from citeline.store import open_index
 from ingest.sync import add_upload
 
@@ -106,7 +107,9 @@ def test_app_follow_up_shows_the_searched_query(app: AppTest) -> None:
     app.chat_input[0].set_value(SEED).run()
     app.chat_input[0].set_value("what about probiotics?").run()
     assert not app.exception
-    assert "Searched for: probiotics" in texts(app).replace("\\", "")
+    assert "Searched for: what about probiotics (gut health and mental health)?" in texts(
+        app
+    ).replace("\\", "")
     assert len(app.chat_message) == 4
 
 
@@ -147,11 +150,13 @@ def test_app_dead_llm_shows_the_fallback_notice_and_the_extractive_answer(
     at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=180)
     at.run()
     assert not at.exception
-    status = " ".join(c.value for c in at.sidebar.caption).replace("\\", "")
+    status = (
+        " ".join(c.value for c in at.sidebar.caption).replace("\\", "").replace(WORD_JOINER, "")
+    )
     assert f"Answerer: openai:smollm2 at {url}, not reachable (connection refused)" in status
     at.chat_input[0].set_value(SEED).run()
     assert not at.exception
-    warnings = [w.value.replace("\\", "") for w in at.warning]
+    warnings = [w.value.replace("\\", "").replace(WORD_JOINER, "") for w in at.warning]
     assert (
         f"The language model at {url} did not answer (connection refused); "
         "showing the extractive answer."
@@ -222,7 +227,7 @@ def test_app_refuses_an_upload_over_the_cap_with_one_line(
     uploader.upload("big-guideline.md", big, "text/markdown").run()
     at.button(key="upload_go").click().run()
     assert not at.exception
-    errors = [e.value.replace("\\", "") for e in at.sidebar.error]
+    errors = [e.value.replace("\\", "").replace(WORD_JOINER, "") for e in at.sidebar.error]
     assert errors == [
         "big-guideline.md is 1.6 MB: uploads are limited to 1 MB (CITELINE_MAX_UPLOAD_MB); "
         "nothing was added"

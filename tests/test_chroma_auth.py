@@ -21,6 +21,7 @@ from citeline import chroma_client
 from citeline.config import PROJECT_ROOT, Settings, mask_url
 from citeline.errors import ChromaCredentialsError, ChromaServerError, ConfigError
 from citeline.pipeline import answer
+from citeline.render import WORD_JOINER  # invisible: it keeps URLs in text from becoming links
 from citeline.store import index_exists, open_index, server_cache_name
 from eval.runner import run_info
 from tests.chroma_proxy import AuthProxy
@@ -288,13 +289,13 @@ def test_the_app_shows_the_refusal_as_a_notice(
     at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=180)
     at.run()
     assert not at.exception
-    notices = [e.value.replace("\\", "") for e in at.sidebar.error]
+    notices = [e.value.replace("\\", "").replace(WORD_JOINER, "") for e in at.sidebar.error]
     assert any(
         n.startswith(REFUSED.format(url=bearer_proxy.url, status=403) + "CITELINE_CHROMA_TOKEN")
         for n in notices
     ), notices
     at.chat_input[0].set_value(SEED).run()
-    errors = [e.value.replace("\\", "") for e in at.main.error]
+    errors = [e.value.replace("\\", "").replace(WORD_JOINER, "") for e in at.main.error]
     assert any("refused the credentials (HTTP 403)" in e for e in errors), errors
     assert not list((tmp_path / "app").glob("server-cache-*"))
 

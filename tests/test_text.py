@@ -33,13 +33,15 @@ def test_content_words_drop_stopwords_and_stem() -> None:
 
 
 def test_plain_drops_markup_scripts_and_search_operators_only() -> None:
-    from citeline.retrieve import _plain, query_terms
+    from citeline.retrieve import plain_text as _plain
+    from citeline.retrieve import query_terms
 
     assert _plain("<script>alert('x')</script> What is IBS?") == "What is IBS?"
     assert _plain('"IBS" OR * NEAR(') == "IBS"
     assert _plain("<img src=x onerror=alert(1)> Do probiotics help?") == "Do probiotics help?"
     # Lower-case words are words, not operators: "not" keeps its meaning.
     assert _plain("is it not near the gut?") == "is it not near the gut?"
+    assert _plain("![x](http://198.51.100.7/t.png) Do probiotics help?") == "x Do probiotics help?"
     assert query_terms("Is FMT not recommended for depression?") == [
         "fmt",
         "recommended",
