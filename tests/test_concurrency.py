@@ -149,8 +149,11 @@ def check_answers(calls: Calls, versions: dict[str, tuple[str, str]]) -> None:
         for c in ans.claims:
             assert c.citations and set(c.citations) <= refs, c
         for r in ans.references:
-            # A consistent snapshot: the passage is a chunk of the old or the new index.
-            assert (r.doc_id, r.passage) in texts, (r.doc_id, r.passage[:80])
+            # A consistent snapshot: each passage is a chunk of the old or the new index (a
+            # reference holds every cited passage of its document).
+            assert r.passages, r
+            for p in r.passages:
+                assert (r.doc_id, p.text) in texts, (r.doc_id, p.text[:80])
     suite_counts.record("concurrent_calls", len(calls.answers))
 
 

@@ -11,7 +11,7 @@ import openai
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from citeline import prompts
+from citeline import prompts, sections
 from citeline.answerers import llm
 from citeline.config import Settings, describe
 from citeline.conversation import Turn, resolve
@@ -103,7 +103,7 @@ def test_to_draft_strips_markup_dedups_and_assigns_verdict_and_sections() -> Non
     ]
     assert [s.citations for s in d] == [[1], [2], []]
     assert d[0].kind == "verdict"
-    assert d[1].kind == "Treatment and management"  # from its cited passage's section
+    assert d[1].kind == sections.TREATMENT  # from its cited passage's section
     assert len(llm.to_draft(raw, retrieval(), max_sentences=2)) == 2
 
 
