@@ -65,12 +65,29 @@ class Passage:
 
 @dataclass
 class Claim:
-    """One shown sentence with the passage numbers that support it."""
+    """One shown sentence with the passage numbers that support it, the verifier's label and,
+    per cited passage number, the index of the passage sentence it rests on."""
 
     text: str
     citations: list[int]
     support: float = 0.0
     kind: str = ""
+    support_label: str = "supported"
+    sentences: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def sentence(self) -> int | None:
+        """Index of the sentence it rests on in its first cited passage."""
+        return self.sentences.get(self.citations[0]) if self.citations else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "citations": self.citations,
+            "support": round(self.support, 3),
+            "support_label": self.support_label,
+            "sentence": self.sentence,
+        }
 
 
 @dataclass
@@ -96,9 +113,15 @@ class Reference:
 
 @dataclass
 class RemovedClaim:
+    """A draft sentence that was not shown: why, the verifier's label (contradicted or
+    not_found), which check decided and the sentence of the passage it was compared with."""
+
     text: str
     citations: list[int]
     reason: str
+    label: str = "not_found"
+    detail: str = ""
+    sentence: int | None = None
 
 
 @dataclass
@@ -135,14 +158,10 @@ class Answer:
             "refusal_reason": self.refusal_reason,
             "verdict": self.verdict.text if self.verdict else "",
             "verdict_citations": self.verdict.citations if self.verdict else [],
+            "verdict_support_label": self.verdict.support_label if self.verdict else "",
+            "verdict_sentence": self.verdict.sentence if self.verdict else None,
             "sections": [
-                {
-                    "heading": s.heading,
-                    "claims": [
-                        {"text": c.text, "citations": c.citations, "support": round(c.support, 3)}
-                        for c in s.claims
-                    ],
-                }
+                {"heading": s.heading, "claims": [c.to_dict() for c in s.claims]}
                 for s in self.sections
             ],
             "references": [asdict(r) for r in self.references],
