@@ -25,14 +25,18 @@ import numpy as np
 
 from citeline import verify_rules as rules
 from citeline.text import normalize, split_sentences
-from citeline.verify_lexicon import key, norm
+from citeline.verify_lexicon import COMMON_TERMS, is_rare, key, norm
 
 SUPPORTED, CONTRADICTED, NOT_FOUND = "supported", "contradicted", "not_found"
 LABELS = (SUPPORTED, CONTRADICTED, NOT_FOUND)
 # Least alignment (0.5 cosine + 0.5 coverage) and coverage for a sentence to be "the" evidence.
 MIN_ALIGNMENT = 0.6
 MIN_COVERAGE = 0.4
-PAIR_MARGIN = 0.03  # an adjacent pair must align this much better than its best sentence
+PAIR_MARGIN = 0.03
+# A claim this close to its sentence (coverage and cosine) may bring in a general word outside
+# GENERIC ("sufferers", "except"); never a term (drug, organism, test, condition).
+LOOSE_COVERAGE = 0.75
+LOOSE_COSINE = 0.75  # an adjacent pair must align this much better than its best sentence
 
 # Words whose absence from the evidence never changes what a claim says.
 _LIGHT = frozenset(
@@ -121,7 +125,9 @@ def verify(
     if term is not None:
         return Verdict(NOT_FOUND, score, start, span, f"entity: {term}")
     extra = next((w for w in missing if w not in GENERIC), None)
-    if extra is not None:
+    if extra is not None and not (
+        coverage >= LOOSE_COVERAGE and 2 * score - coverage >= LOOSE_COSINE
+    ):
         return Verdict(NOT_FOUND, score, start, span, f"unsupported word: {extra}")
     for check in rules.OVERSTATEMENTS:
         problem = check(ctoks, evidence)
@@ -225,6 +231,8 @@ def _is_term(word: str, claim: str) -> bool:
     if any(ch.isdigit() for ch in raw) or (len(raw) > 1 and raw.isupper()):
         return True
     if m and m.start() > 0 and raw[0].isupper():
+        return True
+    if word in COMMON_TERMS or norm(word) in COMMON_TERMS or is_rare(word):
         return True
     return bool(_DRUG_SUFFIX.search(word)) and len(word) >= 6
 

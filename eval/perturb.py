@@ -93,6 +93,11 @@ def suite(
         pool.sort(key=lambda row: -len(ops.corruptions(row[0], row[1], rng)))
         for s, text, sents, src in pool[: PER_SOURCE[name]]:
             items += _items_for(s, text, sents, f"{name}:{src}", rng)
+        # Comparisons are rare in guideline prose: every other sentence with one adds its swap.
+        for s, text, sents, src in pool[PER_SOURCE[name] :]:
+            swapped = ops.swap(s)
+            if swapped:
+                items.append(Item("comparands", "comparands swapped", swapped, s, text, sents, src))
     return items
 
 

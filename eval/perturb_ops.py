@@ -82,7 +82,7 @@ def paraphrases(s: str, abbrevs: dict[str, set[str]]) -> list[tuple[str, str]]:
     if m and len(s[: m.start()].split()) >= 6:
         out.append(("drop clause", s[: m.start()] + "."))
     else:
-        p = re.sub(r"\s*\([^()]{3,80}\)", "", s)
+        p = re.sub(r"\s*\((?![^()]*\b(?:not|no|but|except|only)\b)[^()]{3,80}\)", "", s)
         if p != s and len(p.split()) >= 6:
             out.append(("drop parenthetical", p))
     m = re.match(r"(In|For|Among|During|After|Before) ([^,]{3,60}), (\w)(.*?)\.?$", s)
@@ -91,10 +91,13 @@ def paraphrases(s: str, abbrevs: dict[str, set[str]]) -> list[tuple[str, str]]:
             ("reorder", f"{m.group(3).upper()}{m.group(4)} {m.group(1).lower()} {m.group(2)}.")
         )
     else:
-        m2 = re.search(r"\b([a-z]{4,}) and ([a-z]{4,})\b(?!-)", s)
+        m2 = re.search(
+            r"(?:^|[,(]|\b(?:of|with|for|in|on|to|and|the)) ([a-z]{4,}) and ([a-z]{4,})(?=[,.;)]| (?:of|in|for|with|are|is|were|was|have|has)\b)",
+            s,
+        )
         if m2 and m2.group(1) != m2.group(2):
             out.append(
-                ("reorder", s[: m2.start()] + f"{m2.group(2)} and {m2.group(1)}" + s[m2.end() :])
+                ("reorder", s[: m2.start(1)] + f"{m2.group(2)} and {m2.group(1)}" + s[m2.end(2) :])
             )
     for abbr in abbrevs:
         if abbr.isalpha() and len(abbr) <= 6 and _has(s, abbr):
@@ -160,7 +163,7 @@ def corruptions(s: str, passage: str, rng: random.Random) -> list[tuple[str, str
     for w, r in _ANTONYM.items():
         if _has(s, w):
             add("direction", f"{w} -> {r}", _sub(s, w, r))
-    add("comparands", "comparands swapped", _swap(s))
+    add("comparands", "comparands swapped", swap(s))
     add("quantity", "number changed", _number(s))
     add("scope", "quantifier changed", _scope(s))
     for w, r in _POP.items():
@@ -181,7 +184,7 @@ def corruptions(s: str, passage: str, rng: random.Random) -> list[tuple[str, str
     return out
 
 
-def _swap(s: str) -> str | None:
+def swap(s: str) -> str | None:
     m = re.search(
         r"\b([A-Za-z][\w\-]*(?: [A-Za-z][\w\-]*)?) (over|rather than|instead of|than|versus|compared with) ([A-Za-z][\w\-]*(?: [a-z][\w\-]*)?)",
         s,
