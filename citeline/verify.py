@@ -155,7 +155,7 @@ def _align(
             keys = set().union(*stoks[i : i + span])
             missing = [w for w in content if not _covered(w, keys, abbrevs)]
             coverage = 1 - len(missing) / len(content)
-            c = 0.0
+            c = coverage  # no vectors: the words alone
             if cos is not None:
                 if span == 1:
                     c = float(cos[i])
@@ -257,7 +257,7 @@ def _quotation(claim: str, sents: list[str]) -> int | None:
         if not _word_char(before) and not _word_char(after):
             i = next(i for i, e in enumerate(ends) if start < e)
             lead = rules.tokens(text[(ends[i - 1] if i else 0) : start])[-3:]
-            if not set(lead) & (rules.NEGATORS | rules.HEDGES | {"against"}):
+            if not set(lead) & _QUALIFIERS:
                 return i
         start = text.find(needle, start + 1)
     return None

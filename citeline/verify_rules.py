@@ -98,7 +98,17 @@ def tokens(text: str) -> list[str]:
 
 
 def is_content(tok: str) -> bool:
-    return tok not in STOPWORDS and tok not in NEGATORS and not tok[0].isdigit() and len(tok) > 1
+    """A word that carries meaning; numbers in any spelling are checked apart (`quantities`)."""
+    return (
+        tok not in STOPWORDS
+        and tok not in NEGATORS
+        and not tok[0].isdigit()
+        and len(tok) > 1
+        and tok not in NUMBER_WORDS
+        and tok not in MULTIPLIERS
+        and tok not in FRACTIONS
+        and not _FOLD.match(tok)
+    )
 
 
 def quantities(toks: Sequence[str]) -> set[tuple[str, float]]:
@@ -154,12 +164,19 @@ def check_numbers(claim: Sequence[str], evidence: Sequence[str]) -> str | None:
         | {v / 100 for k, v in eq if k == "%"}
         | {round(v * 100, 4) for k, v in eq if k == "n" and v < 1}
     )
+    fractions = {round(v * 100, 2) for k, v in eq if k == "n" and 0 < v < 1}
+    fractions |= (
+        {v for k, v in eq if k == "%"} if any(k == "n" and 0 < v < 1 for k, v in cq) else set()
+    )
+    cq = {(k, round(v * 100, 2) if k == "n" and 0 < v < 1 else v) for k, v in cq}
     for kind, v in cq:
         if kind.startswith("range"):
             if (kind, v) not in eq:
                 return "number"
             continue
         if (kind, v) in eq or (kind != "x" and (v in flat or (kind == "%" and v / 100 in flat))):
+            continue
+        if kind != "x" and any(abs(v - f) <= 0.7 for f in fractions):  # a third ~ 33%
             continue
         return "number"
     return None
@@ -173,10 +190,10 @@ def negated_targets(toks: Sequence[str]) -> set[str]:
             continue
         taken = 0
         for u in toks[i + 1 : i + 6]:
-            if u in _NEG_SKIP or u in NEGATORS:
-                continue
-            if u in (",", ";") or u in ("but", "and", "or", "while", "whereas"):
+            if u in ("but", "and", "or", "while", "whereas", "unless", "except"):
                 break
+            if u in _NEG_SKIP or u in NEGATORS or not _negatable(u):
+                continue
             out.add(key(u))
             taken += 1
             if taken == 2:
@@ -184,11 +201,16 @@ def negated_targets(toks: Sequence[str]) -> set[str]:
     return out
 
 
+def _negatable(t: str) -> bool:
+    """A word whose negation changes a claim: content words, directions, "linked"."""
+    return is_content(t) or t in UP or t in DOWN or t in ("link", "linked", "all", "only")
+
+
 def check_negation(claim: Sequence[str], evidence: Sequence[str]) -> str | None:
     """A word negated on one side and stated plainly on the other."""
     c_neg, e_neg = negated_targets(claim), negated_targets(evidence)
-    c_all = {key(t) for t in claim if is_content(t)}
-    e_all = {key(t) for t in evidence if is_content(t)}
+    c_all = {key(t) for t in claim if _negatable(t)}
+    e_all = {key(t) for t in evidence if _negatable(t)}
     if (c_neg & e_all) - e_neg or (e_neg & c_all) - c_neg:
         return "negation"
     return None
@@ -275,7 +297,8 @@ def _split_at_marker(toks: Sequence[str]) -> tuple[set[str], set[str]] | None:
             continue
         if m == "over" and re.match(r" over (\d|the age|time|years?|a |an )", text[k:]):
             continue
-        left = [t for t in text[:k].split() if _comparand(t)][-2:]
+        before = [t for t in text[:k].split() if _comparand(t)]
+        left = before[:2] + before[-2:]  # the subject and the words next to the marker
         right = [t for t in text[k + len(m) + 2 :].split() if _comparand(t)][:2]
         return {key(t) for t in left}, {key(t) for t in right}
     return None
