@@ -2,8 +2,9 @@
 
     python -m bench [--sizes 1000,10000,100000] [--questions 12] [--repeat 3] [--out FILE]
 
-Runs bench.ingest (full vs unchanged re-ingest of corpus/, ingest vs raw encode) and
-bench.latency (answer latency vs floor and LangChain, cold start, peak RSS per size), writes the
+Runs bench.ingest (full vs unchanged re-ingest of corpus/, ingest vs raw encode),
+bench.latency (answer latency vs floor and LangChain, cold start, peak RSS per size) and
+bench.verify (the verifier on the claims of one answer with 8 passages), writes the
 flat JSON to --out (default reports/bench.json), prints the JSON on stdout and a table with the
 targets of issue 8 on stderr. The machine's load average is recorded before and after: the
 numbers are wall-clock times on a shared machine.
@@ -35,6 +36,7 @@ TARGETS: list[tuple[str, str, Any, str]] = [
     ("reingest_speedup", "unchanged re-ingest speed-up", lambda v: v >= 50, ">= 50"),
     ("cold_start_s", "cold start to first answer s, 10k", lambda v: v <= 10, "<= 10"),
     ("rss_mb_100k", "peak RSS MB, 100k", lambda v: v <= 1536, "<= 1536"),
+    ("verify_p50_ms", "verify one answer's claims, 8 passages ms", lambda v: v <= 50, "<= 50"),
 ]
 
 
@@ -66,7 +68,7 @@ def table(out: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench import ingest, latency
+    from bench import ingest, latency, verify
     from bench.data import SHARED_DATA, WORK_DIR
 
     p = argparse.ArgumentParser(prog="python -m bench")
@@ -100,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("[bench] latency benchmark", file=sys.stderr, flush=True)
     out.update(latency.run(args))
+    print("[bench] verifier benchmark", file=sys.stderr, flush=True)
+    out.update(verify.measure(max(3, round(30 * min(args.scale, 1.0))), repeat=1))
     out["load_avg_end"] = [round(x, 2) for x in load()]
     out["seconds"] = round(time.perf_counter() - t0, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)

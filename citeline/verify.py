@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -109,7 +110,7 @@ def verify(
     vecs = sentence_vectors
     if vecs is None or claim_vector is None or vecs.ndim != 2 or vecs.shape[0] != len(sents):
         vecs = None
-    abbrevs = abbreviations(passage_text)
+    abbrevs = _abbreviations(passage_text)
     best = _align(content, claim_vector, sents, vecs, abbrevs)
     score, start, span, coverage, missing = best
     evidence = rules.tokens(" ".join(sents[start : start + span]))
@@ -144,51 +145,65 @@ def _align(
     abbrevs: dict[str, set[str]],
 ) -> tuple[float, int, int, float, list[str]]:
     """(score, first sentence, span, coverage, uncovered claim words) of the best alignment."""
-    stoks = [{_key(t) for t in rules.tokens(s) if rules.is_content(t)} for s in sents]
+    index = _sentence_index(tuple(sents))
+    covered = [[_covered(w, keys, pre, abbrevs) for keys, pre in index] for w in content]
     cos = vecs @ claim_vector if vecs is not None and claim_vector is not None else None
     best: tuple[float, int, int, float, list[str]] = (-1.0, 0, 1, 0.0, list(content))
     singles: list[float] = []
-    for i in range(len(sents)):
-        for span in (1, 2):
-            if i + span > len(sents):
-                continue
-            keys = set().union(*stoks[i : i + span])
-            missing = [w for w in content if not _covered(w, keys, abbrevs)]
+    for span in (1, 2):
+        for i in range(len(sents) - span + 1):
+            missing = [
+                w for w, row in zip(content, covered, strict=True) if not any(row[i : i + span])
+            ]
             coverage = 1 - len(missing) / len(content)
             c = coverage  # no vectors: the words alone
-            if cos is not None:
+            if cos is not None and vecs is not None and claim_vector is not None:
                 if span == 1:
                     c = float(cos[i])
                 else:
-                    v = vecs[i] + vecs[i + 1]  # type: ignore[index]
+                    v = vecs[i] + vecs[i + 1]
                     c = float(v @ claim_vector / (np.linalg.norm(v) or 1.0))
             score = 0.5 * max(c, 0.0) + 0.5 * coverage
             if span == 1:
                 singles.append(score)
-            elif (
-                score < max(singles[i], singles[i + 1] if i + 1 < len(singles) else 0) + PAIR_MARGIN
-            ):
+            elif score < max(singles[i], singles[i + 1]) + PAIR_MARGIN:
                 continue
             if score > best[0]:
                 best = (score, i, span, coverage, missing)
     return best
 
 
+@lru_cache(maxsize=1024)
+def _sentence_index(sents: tuple[str, ...]) -> list[tuple[frozenset[str], dict[str, list[str]]]]:
+    """Per sentence: the keys of its content words, and its stems by their first five letters."""
+    out = []
+    for s in sents:
+        keys = frozenset(_key(t) for t in rules.tokens(s) if rules.is_content(t))
+        pre: dict[str, list[str]] = {}
+        for t in rules.tokens(s):
+            n = _norm(t)
+            if len(n) >= 5 and n.isalpha():
+                pre.setdefault(n[:5], []).append(n)
+        out.append((keys, pre))
+    return out
+
+
 _key = key
 _norm = norm
 
 
-def _covered(word: str, keys: set[str], abbrevs: dict[str, set[str]]) -> bool:
+def _covered(
+    word: str, keys: frozenset[str], pre: dict[str, list[str]], abbrevs: dict[str, set[str]]
+) -> bool:
     if word in _LIGHT:
         return True
-    k = _key(word)
-    if k in keys:
+    if _key(word) in keys:
         return True
     if word in abbrevs and abbrevs[word] & keys:
         return True
     s = _norm(word)
     # transplant ~ transplantation, diagnose ~ diagnosis: a shared stem of five letters or more.
-    return len(s) >= 5 and any(x[0] != "#" and _prefix_ok(s, x) for x in keys)
+    return len(s) >= 5 and any(_prefix_ok(s, x) for x in pre.get(s[:5], ()))
 
 
 def _prefix_ok(a: str, b: str) -> bool:
@@ -199,6 +214,11 @@ def _prefix_ok(a: str, b: str) -> bool:
     while common < n and a[common] == b[common]:
         common += 1
     return common >= max(5, n - 3)
+
+
+@lru_cache(maxsize=1024)
+def _abbreviations(text: str) -> dict[str, set[str]]:
+    return abbreviations(text)
 
 
 def abbreviations(text: str) -> dict[str, set[str]]:

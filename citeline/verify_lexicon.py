@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from citeline.text import stem
 
 # Words that paraphrase each other in clinical writing (each row one meaning).
@@ -37,6 +39,7 @@ after following
 """.strip().splitlines()
 
 
+@lru_cache(maxsize=65536)
 def norm(tok: str) -> str:
     """A stem that also joins "advise" and "advised", "reduce" and "reduces"."""
     s = stem(tok)
@@ -51,6 +54,7 @@ SYNONYMS: dict[str, int] = {
 }
 
 
+@lru_cache(maxsize=65536)
 def key(tok: str) -> str:
     """What two words share when they mean the same: a synonym row, else the stem."""
     s = norm(tok)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from citeline.text import STOPWORDS
 from citeline.verify_lexicon import key
@@ -93,8 +94,9 @@ FRACTIONS = {"half": 0.5, "third": 1 / 3, "thirds": 2 / 3, "quarter": 0.25, "qua
 _FOLD = re.compile(r"^([a-z]+|\d+(?:\.\d+)?)-?(fold|times)$")
 
 
-def tokens(text: str) -> list[str]:
-    return [t.lower() for t in _TOKEN.findall(text)]
+@lru_cache(maxsize=8192)
+def tokens(text: str) -> tuple[str, ...]:
+    return tuple(t.lower() for t in _TOKEN.findall(text))
 
 
 def is_content(tok: str) -> bool:
@@ -289,7 +291,8 @@ _ORDER_MARKERS = ("rather than", "instead of", "preferred over", "preferred to",
                   "inferior to", "compared with", "compared to", "versus", "vs", "than", "over")  # fmt: skip
 
 
-def _split_at_marker(toks: Sequence[str]) -> tuple[set[str], set[str]] | None:
+def _split_at_marker(toks: Sequence[str]) -> tuple[set[str], set[str], set[str]] | None:
+    """(subject, words just before the marker, words just after it) around the first marker."""
     text = " " + " ".join(toks) + " "
     for m in _ORDER_MARKERS:
         k = text.find(f" {m} ")
@@ -298,29 +301,30 @@ def _split_at_marker(toks: Sequence[str]) -> tuple[set[str], set[str]] | None:
         if m == "over" and re.match(r" over (\d|the age|time|years?|a |an )", text[k:]):
             continue
         before = [t for t in text[:k].split() if _comparand(t)]
-        left = before[:2] + before[-2:]  # the subject and the words next to the marker
         right = [t for t in text[k + len(m) + 2 :].split() if _comparand(t)][:2]
-        return {key(t) for t in left}, {key(t) for t in right}
+        return {key(t) for t in before[:2]}, {key(t) for t in before[-2:]}, {key(t) for t in right}
     return None
 
 
 def _comparand(t: str) -> bool:
-    return (
-        is_content(t)
-        and t not in UP
-        and t not in DOWN
-        and not t.startswith(("prefer", "favour", "favor"))
-    )
+    if t in UP or t in DOWN or t.startswith(("prefer", "favour", "favor")):
+        return False
+    return is_content(t) or t in NUMBER_WORDS
+
+
+def _swapped(c_left: set[str], c_right: set[str], e_left: set[str], e_right: set[str]) -> bool:
+    same = len(c_left & e_left) + len(c_right & e_right)
+    swap = len(c_left & e_right) + len(c_right & e_left)
+    return swap > same and bool(c_right & e_left)
 
 
 def check_order(claim: Sequence[str], evidence: Sequence[str]) -> str | None:
-    """Comparands swapped around "over", "rather than", "than" (X preferred over Y vs Y over X)."""
+    """Comparands swapped around "over", "rather than", "than" (X preferred over Y vs Y over X),
+    next to the marker or as the subject ("X improves pain compared with Y")."""
     c, e = _split_at_marker(claim), _split_at_marker(evidence)
     if c is None or e is None:
         return None
-    same = len(c[0] & e[0]) + len(c[1] & e[1])
-    swap = len(c[0] & e[1]) + len(c[1] & e[0])
-    if swap > same and c[1] & e[0]:
+    if _swapped(c[1], c[2], e[1], e[2]) or _swapped(c[0] - c[1], c[2], e[0] - e[1], e[2]):
         # "A is lower than B" == "B is higher than A": a swap with a flipped direction is faithful.
         if check_direction(claim, evidence) == "direction":
             return None
