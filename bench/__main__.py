@@ -7,7 +7,8 @@ bench.latency (answer latency vs floor, plain LangChain and the LangChain hybrid
 and RSS of the ONNX path beside today's torch path, per size) and bench.quality (BEIR nDCG@10 of
 Citeline and the peer on the same index; `--no-beir` skips it), writes the flat JSON to --out
 (default reports/bench.json), prints the JSON on stdout and a table with the targets of issues 8
-and 20 on stderr. The machine's load average is recorded before and after: the
+and 20 on stderr, plus bench.verify (the verifier on the claims of one answer with 8
+passages). The machine's load average is recorded before and after: the
 numbers are wall-clock times on a shared machine.
 """
 
@@ -45,6 +46,7 @@ TARGETS: list[tuple[str, str, Any, str]] = [
     ("cold_start_torch_s_10k", "same, today's torch path, 10k", None, ""),
     ("rss_over_torch_10k", "RSS after 20 answers / torch path, 10k", lambda v: v <= 0.6, "<= 0.6"),
     ("rss_mb_100k", "RSS MB after 20 answers, 100k", lambda v: v <= 1536, "<= 1536"),
+    ("verify_p50_ms", "verify one answer's claims, 8 passages ms", lambda v: v <= 50, "<= 50"),
 ]
 
 
@@ -79,7 +81,7 @@ def table(out: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench import ingest, latency
+    from bench import ingest, latency, verify
     from bench.data import SHARED_DATA, WORK_DIR
 
     p = argparse.ArgumentParser(prog="python -m bench")
@@ -114,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("[bench] latency benchmark", file=sys.stderr, flush=True)
     out.update(latency.run(args))
+    print("[bench] verifier benchmark", file=sys.stderr, flush=True)
+    out.update(verify.measure(max(3, round(30 * min(args.scale, 1.0))), repeat=1))
     if not args.no_beir:
         from bench import quality
 

@@ -2,8 +2,9 @@
 
 `enforce()` is pure given a support function: each draft sentence must cite a retrieved passage
 that supports it; a wrong citation is re-attributed to a passage that does, else the sentence is
-dropped and kept in `removed` for audit. `support()` is the one scorer (swap it for an NLI model
-when one is available offline).
+dropped and kept in `removed` for audit, labelled `contradicted` or `not_found`. `support()` is
+the seam to the one verifier (`citeline/verify.py`), which aligns the claim with the sentence it
+rests on and judges whether that sentence entails it.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from citeline.text import content_words, normalize, numbers, split_sentences
+from citeline.text import normalize, numbers, split_sentences
 from citeline.types import Claim, RemovedClaim
+from citeline.verify import CONTRADICTED, NOT_FOUND, SUPPORTED, Verdict, verify
 
 _MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _MARKER_GROUP = re.compile(r"(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
@@ -63,43 +65,18 @@ def support(
     claim_vector: np.ndarray | None,
     passage_text: str,
     sentence_vectors: np.ndarray | None,
+    sentences: Sequence[str] | None = None,
 ) -> float:
-    """Support of a claim by a passage, 0..1.
+    """Support of a claim by a passage, 0..1: the verifier's alignment score (`verify()`).
 
-    0 when a number of the claim is missing from the passage, or when the claim has no content
-    word at all ("No.", "It is."); 1 when the claim is quoted from the passage (whole words);
-    otherwise the mean of (a) cosine similarity between the claim and the passage's best
-    sentence and (b) the share of the claim's content words found in the passage.
+    1 when the claim is quoted from the passage (whole words); 0 when the passage contradicts
+    it (a number, negation, direction, recommendation grade or comparison that differs) or the
+    claim has no content word at all ("No.", "It is."); otherwise the mean of the cosine
+    similarity and the share of the claim's content words covered by the sentence it rests on.
+    A claim the passage does not entail keeps its alignment score but not its label: `enforce`
+    reads the label through `make_support_fn`.
     """
-    cw = set(content_words(claim))
-    if not cw or not numbers_supported(claim, passage_text):
-        return 0.0
-    norm_claim = normalize(claim).rstrip(".").lower()
-    if norm_claim and _quoted(norm_claim, normalize(passage_text).lower()):
-        return 1.0
-    overlap = len(cw & set(content_words(passage_text))) / len(cw) if cw else 0.0
-    cosine = 0.0
-    if claim_vector is not None and sentence_vectors is not None and sentence_vectors.size:
-        cosine = max(0.0, float(np.max(sentence_vectors @ claim_vector)))
-    return 0.5 * cosine + 0.5 * overlap
-
-
-def _quoted(needle: str, text: str) -> bool:
-    """`needle` occurs in `text` as whole words (a plain search: a regex compiled per claim cost
-    ~20 ms per answer in the benchmark profile)."""
-    start = text.find(needle)
-    while start != -1:
-        end = start + len(needle)
-        before = text[start - 1] if start else " "
-        after = text[end] if end < len(text) else " "
-        if not _word_char(before) and not _word_char(after):
-            return True
-        start = text.find(needle, start + 1)
-    return False
-
-
-def _word_char(ch: str) -> bool:
-    return ch.isalnum() or ch == "_"
+    return verify(claim, claim_vector, passage_text, sentence_vectors, sentences).score
 
 
 def enforce(
@@ -108,7 +85,11 @@ def enforce(
     support_fn: SupportFn,
     threshold: float,
 ) -> tuple[list[Claim], list[RemovedClaim]]:
-    """Claims that survive, each citing only passages that support it, and the removed ones."""
+    """Claims that survive, each citing only passages that support it, and the removed ones.
+
+    A passage supports a claim when the verifier labels it `supported` with a score of at least
+    `threshold` (for a plain score function: when its score reaches `threshold`). A removed
+    claim is labelled `contradicted` when a passage it was checked against contradicts it."""
     valid = list(passage_ids)
     claims: list[Claim] = []
     removed: list[RemovedClaim] = []
@@ -118,42 +99,106 @@ def enforce(
         if key in seen:
             continue
         cited = [n for n in sent.citations if n in valid]
-        scores = {n: support_fn(sent.text, n) for n in cited}
-        kept = [n for n in cited if scores[n] >= threshold]
+        verdicts = {n: _verdict(support_fn, sent.text, n, threshold) for n in cited}
+        kept = [n for n in cited if _holds(verdicts[n], threshold)]
         if not kept:
             # Re-attribute: the passage that supports the sentence best, if any does enough.
-            others = {n: support_fn(sent.text, n) for n in valid if n not in scores}
-            scores.update(others)
-            best = max(others, key=lambda n: others[n], default=None)
-            if best is not None and others[best] >= threshold:
-                kept = [best]
-            else:
-                if not sent.citations:
-                    reason = "no citation"
-                elif not cited:
-                    reason = "cites a passage that was not retrieved"
-                else:
-                    reason = "cited passage does not support it"
-                removed.append(RemovedClaim(sent.text, list(sent.citations), reason))
+            others = {
+                n: _verdict(support_fn, sent.text, n, threshold) for n in valid if n not in verdicts
+            }
+            verdicts.update(others)
+            good = [n for n, v in others.items() if _holds(v, threshold)]
+            best = max(good, key=lambda n: others[n].score, default=None)
+            if best is None:
+                removed.append(_removed(sent, cited, verdicts))
                 continue
+            kept = [best]
         seen.add(key)
-        claims.append(Claim(sent.text, sorted(kept), max(scores[n] for n in kept), sent.kind))
+        top = max(kept, key=lambda n: verdicts[n].score)
+        where = {n: verdicts[n].sentence for n in kept}
+        claims.append(
+            Claim(
+                sent.text,
+                sorted(kept),
+                verdicts[top].score,
+                sent.kind,
+                support_label=SUPPORTED,
+                sentences={n: i for n, i in where.items() if i is not None},
+            )
+        )
     return claims, removed
+
+
+def _verdict(support_fn: SupportFn, claim: str, n: int, threshold: float) -> Verdict:
+    get = getattr(support_fn, "verdict", None)
+    if get is not None:
+        return get(claim, n)
+    score = support_fn(claim, n)
+    return Verdict(SUPPORTED if score >= threshold else NOT_FOUND, score, None)
+
+
+def _holds(v: Verdict, threshold: float) -> bool:
+    return v.label == SUPPORTED and v.score >= threshold
+
+
+def _removed(sent: DraftSentence, cited: list[int], verdicts: dict[int, Verdict]) -> RemovedClaim:
+    if not sent.citations:
+        reason = "no citation"
+    elif not cited:
+        reason = "cites a passage that was not retrieved"
+    else:
+        reason = "cited passage does not support it"
+    against = [v for v in verdicts.values() if v.label == CONTRADICTED]
+    first = against + [verdicts[n] for n in cited]
+    v = first[0] if first else None
+    return RemovedClaim(
+        sent.text,
+        list(sent.citations),
+        reason,
+        label=CONTRADICTED if against else NOT_FOUND,
+        detail=v.detail if v else "",
+        sentence=v.sentence if v else None,
+    )
+
+
+class SupportFunction:
+    """The verifier bound to one answer's passages and the embedded draft sentences: call it for
+    the score, `.verdict()` for the label and the sentence the claim rests on (both cached)."""
+
+    def __init__(
+        self,
+        passage_texts: Mapping[int, str],
+        sentence_vectors: Mapping[int, np.ndarray],
+        claim_vectors: Mapping[str, np.ndarray],
+        passage_sentences: Mapping[int, Sequence[str]] | None = None,
+    ) -> None:
+        self.texts = passage_texts
+        self.vectors = sentence_vectors
+        self.claims = claim_vectors
+        self.sentences = passage_sentences or {}
+        self.cache: dict[tuple[str, int], Verdict] = {}
+
+    def verdict(self, claim: str, n: int) -> Verdict:
+        if (claim, n) not in self.cache:
+            self.cache[(claim, n)] = verify(
+                claim,
+                self.claims.get(claim),
+                self.texts[n],
+                self.vectors.get(n),
+                self.sentences.get(n),
+            )
+        return self.cache[(claim, n)]
+
+    def __call__(self, claim: str, n: int) -> float:
+        return self.verdict(claim, n).score
 
 
 def make_support_fn(
     passage_texts: Mapping[int, str],
     sentence_vectors: Mapping[int, np.ndarray],
     claim_vectors: Mapping[str, np.ndarray],
-) -> SupportFn:
-    """Bind `support()` to one answer's passages and the embedded draft sentences."""
-    cache: dict[tuple[str, int], float] = {}
-
-    def fn(claim: str, n: int) -> float:
-        if (claim, n) not in cache:
-            cache[(claim, n)] = support(
-                claim, claim_vectors.get(claim), passage_texts[n], sentence_vectors.get(n)
-            )
-        return cache[(claim, n)]
-
-    return fn
+    passage_sentences: Mapping[int, Sequence[str]] | None = None,
+) -> SupportFunction:
+    """Bind the verifier to one answer's passages (with their sentences in the order of their
+    vectors, when known) and the embedded draft sentences."""
+    return SupportFunction(passage_texts, sentence_vectors, claim_vectors, passage_sentences)

@@ -375,12 +375,15 @@ def _enforce(
     # Sentences quoted from their passage need no embedding (support 1.0); others do.
     unquoted = [d.text for d in draft if not any(d.text in texts.get(n, "") for n in d.citations)]
     vecs = dict(zip(unquoted, embedder.embed(unquoted), strict=True)) if unquoted else {}
-    fn = make_support_fn(texts, svecs, vecs)
+    sents = {n: p.chunk.sentences for n, p in by_n.items() if p.chunk.sentences}
+    fn = make_support_fn(texts, svecs, vecs, sents)  # the verifier (citeline/verify.py)
     claims, removed = enforce(draft, list(by_n), fn, threshold)
     # An instruction injected into a source is quoted there, so it is "supported": drop it anyway.
     for c in [c for c in claims if is_instruction(c.text)]:
         claims.remove(c)
-        removed.append(RemovedClaim(c.text, list(c.citations), "instruction-like text"))
+        removed.append(
+            RemovedClaim(c.text, list(c.citations), "instruction-like text", detail="instruction")
+        )
     by_text = {d.text: d for d in draft}
     for c in claims:
         c.kind = by_text[c.text].kind if c.text in by_text else ""

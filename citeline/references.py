@@ -44,9 +44,18 @@ def build_references(claims: Sequence[Claim], passages: Sequence[Passage]) -> li
         sources: dict[int, list[str]] = {}
         for old, (sents, exact) in found.items():
             keep = sents if exact or not quoted else []
+            rested = c.sentences.get(old)  # the sentence the verifier aligned the claim with
+            chunk_sents = by_n[old].chunk.sentences
+            if not exact and rested is not None and 0 <= rested < len(chunk_sents):
+                keep = [chunk_sents[rested]]
             sources.setdefault(number[by_n[old].doc.doc_id], []).extend(keep)
             sentences.setdefault(old, []).extend(keep)
         c.sources = {n: list(dict.fromkeys(s)) for n, s in sources.items()}
+        remapped: dict[int, int] = {}
+        for old, idx in c.sentences.items():
+            if old in by_n:
+                remapped.setdefault(number[by_n[old].doc.doc_id], idx)
+        c.sentences = remapped
         c.citations = sorted(c.sources)
     return [_reference(number[doc], cited[doc], sentences) for doc in order]
 

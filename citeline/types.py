@@ -74,7 +74,8 @@ class Passage:
 
 @dataclass
 class Claim:
-    """One shown sentence with the passage numbers that support it."""
+    """One shown sentence with the passage numbers that support it, the verifier's label and,
+    per cited passage number, the index of the passage sentence it rests on."""
 
     text: str
     citations: list[int]
@@ -84,6 +85,23 @@ class Claim:
     # Reference number -> the sentences of that reference's passages this claim rests on
     # (filled when the references are built: citeline.references.build_references).
     sources: dict[int, list[str]] = field(default_factory=dict)
+    support_label: str = "supported"
+    sentences: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def sentence(self) -> int | None:
+        """Index of the sentence it rests on in its first cited passage."""
+        return self.sentences.get(self.citations[0]) if self.citations else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "citations": self.citations,
+            "support": round(self.support, 3),
+            "support_label": self.support_label,
+            "sentence": self.sentence,
+            "lead_in": self.lead_in,
+        }
 
 
 @dataclass
@@ -135,9 +153,15 @@ class Reference:
 
 @dataclass
 class RemovedClaim:
+    """A draft sentence that was not shown: why, the verifier's label (contradicted or
+    not_found), which check decided and the sentence of the passage it was compared with."""
+
     text: str
     citations: list[int]
     reason: str
+    label: str = "not_found"
+    detail: str = ""
+    sentence: int | None = None
 
 
 @dataclass
@@ -177,21 +201,12 @@ class Answer:
             "verdict": self.verdict.text if self.verdict else "",
             "verdict_citations": self.verdict.citations if self.verdict else [],
             "verdict_lead_in": self.verdict.lead_in if self.verdict else "",
+            "verdict_support_label": self.verdict.support_label if self.verdict else "",
+            "verdict_sentence": self.verdict.sentence if self.verdict else None,
             "not_given": self.not_given,
             "filters": self.filters,
             "sections": [
-                {
-                    "heading": s.heading,
-                    "claims": [
-                        {
-                            "text": c.text,
-                            "citations": c.citations,
-                            "support": round(c.support, 3),
-                            "lead_in": c.lead_in,
-                        }
-                        for c in s.claims
-                    ],
-                }
+                {"heading": s.heading, "claims": [c.to_dict() for c in s.claims]}
                 for s in self.sections
             ],
             "references": [asdict(r) for r in self.references],

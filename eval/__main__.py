@@ -1,6 +1,7 @@
 """python -m eval beir DATASET_DIR [--retriever hybrid|dense|bm25] [--split test|dev|train] [--json]
 python -m eval run [SUITE ...] [--out DIR] [--baseline REPORT.json]
 python -m eval medquad [DIR] [--limit N] [--max-docs N] [--json] [--out DIR]
+python -m eval verify [--split dev|train] [--json] [--out DIR]
 python -m eval all [--data DIR] [--out DIR]   (what `make eval` runs)"""
 
 from __future__ import annotations
@@ -162,14 +163,41 @@ def _run_medquad(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_verify(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from eval.verify import SCIFACT
+
+    p = sub.add_parser(
+        "verify",
+        help="the claim verifier on SciFact claims and the perturbation suite",
+        description="Accept rates of citeline/verify.py: SciFact SUPPORT/CONTRADICT claims "
+        "against their rationale sentences and NEI claims against their cited abstracts, and "
+        "the generated perturbation suite (faithful paraphrases and corruptions by type); "
+        "writes verify.json and verify.md to --out.",
+    )
+    p.add_argument("--split", choices=("dev", "train"), default="dev", help="SciFact split")
+    p.add_argument("--scifact", type=Path, default=SCIFACT, help="SciFact original folder")
+    p.add_argument("--out", type=Path, default=Path("reports/eval"), help="report folder")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _run_verify(args: argparse.Namespace) -> int:
+    from eval import verify
+
+    result = verify.run(args.split, args.scifact, log=lambda m: print(m, file=sys.stderr))
+    paths = verify.write(result, args.out)
+    print(json.dumps(result, indent=2) if args.json else verify.markdown(result))
+    print(f"reports: {', '.join(str(p) for p in paths)}", file=sys.stderr)
+    return 0
+
+
 def _add_all(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from eval.external import DEFAULT_DATA
 
     p = sub.add_parser(
         "all",
-        help="everything (make eval): every suite, the BEIR runs and MedQuAD",
+        help="everything (make eval): every suite, the BEIR runs, MedQuAD and the verifier",
         description="Run every bundled suite (python -m eval run --all), BEIR NFCorpus and "
-        "SciFact (hybrid) and MedQuAD from --data, write their reports into --out and add the "
+        "SciFact (hybrid), MedQuAD and the verifier eval (python -m eval verify) from --data, write their reports into --out and add the "
         "external results to report.md and report.html. Absent data sets are skipped. Exit 1 "
         "when a suite fails or an external run raises.",
     )
@@ -186,9 +214,19 @@ def _add_all(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _run_all(args: argparse.Namespace) -> int:
+    from eval import verify
     from eval.external import run_all
 
-    return run_all(args.data, args.out, medquad_limit=args.medquad_limit)
+    rc = run_all(args.data, args.out, medquad_limit=args.medquad_limit)
+    print("== verifier (SciFact dev, perturbation suite) ==", file=sys.stderr)
+    try:
+        result = verify.run("dev", args.data / "scifact" / "original")
+    except Exception as exc:  # reported like the other external runs: exit 1, the rest kept
+        print(f"error: verifier eval: {exc.__class__.__name__}: {exc}")
+        return 1
+    verify.write(result, args.out)
+    print(verify.markdown(result))
+    return rc
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -197,12 +235,14 @@ def main(argv: list[str] | None = None) -> int:
     _add_beir(sub)
     run_cli.add_parser(sub)  # `run`: the answer-quality suites (eval/run_cli.py)
     _add_medquad(sub)
+    _add_verify(sub)
     _add_all(sub)
     args = parser.parse_args(argv)
     handlers = {
         "beir": _run_beir,
         "run": run_cli.run,
         "medquad": _run_medquad,
+        "verify": _run_verify,
         "all": _run_all,
     }
     try:

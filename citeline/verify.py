@@ -1,0 +1,287 @@
+"""The verifier: does a passage say what a claim says?
+
+`verify()` aligns the claim with the passage sentence, or adjacent pair of sentences, that it
+rests on (the mean of embedding cosine and the share of the claim's content words that sentence
+covers, synonyms and abbreviations defined in the passage included), then judges entailment with
+the rules of `citeline/verify_rules.py`:
+
+- ``contradicted``: negation, recommendation grade or direction, comparison direction or swapped
+  comparands, or a quantity that differs from the sentence's;
+- ``not_found``: no sentence covers the claim, a term (drug, organism, test, condition) of the
+  claim is missing from the sentence, or the claim widens the sentence's scope (all, routine,
+  another population) or drops its hedge (may, suggests becoming does, proves);
+- ``supported`` otherwise. A verbatim quotation (whole words) is always supported.
+
+Rules, not a trained model: chosen by measurement on SciFact train claims (eval/README.md).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from citeline import verify_rules as rules
+from citeline.text import normalize, split_sentences
+from citeline.verify_lexicon import COMMON_TERMS, is_rare, key, norm
+
+SUPPORTED, CONTRADICTED, NOT_FOUND = "supported", "contradicted", "not_found"
+LABELS = (SUPPORTED, CONTRADICTED, NOT_FOUND)
+# Least alignment (0.5 cosine + 0.5 coverage) and coverage for a sentence to be "the" evidence.
+MIN_ALIGNMENT = 0.6
+MIN_COVERAGE = 0.4
+PAIR_MARGIN = 0.03
+# A claim this close to its sentence (coverage and cosine) may bring in a general word outside
+# GENERIC ("sufferers", "except"); never a term (drug, organism, test, condition).
+LOOSE_COVERAGE = 0.75
+LOOSE_COSINE = 0.75  # an adjacent pair must align this much better than its best sentence
+
+# Words whose absence from the evidence never changes what a claim says.
+_LIGHT = frozenset(
+    "also overall generally typically usually often including include includes such like well "
+    "however therefore thus indeed whether either per via based among within across using prior".split()
+)
+# General words a paraphrase may bring in without changing what is claimed; any other word of the
+# claim must be in the sentence it rests on (or a synonym, or an abbreviation defined there).
+GENERIC = frozenset(
+    "guideline guidelines guidance evidence data study studies research researchers trial trials "
+    "review reviews analysis people person patient patients individual individuals clinician "
+    "clinicians doctor doctors professional professionals healthcare health care practice "
+    "clinical medical say says said state states stated note notes noted report reports "
+    "reported find finds found show shows shown showed indicate indicates according advise "
+    "advises advice help helps helpful useful important key main major primary first option "
+    "options approach approaches way ways case cases time times level levels form forms type "
+    "types kind group groups part role factor factors result results effect effects outcome "
+    "outcomes available current currently recent recently known large small number amount "
+    "condition conditions problem problems issue issues use used uses using take taken given "
+    "make made need needs needed able likely possible good overall experience experienced "
+    "specifically particular general generally often usually typically commonly common "
+    "significant significantly substantially considerably strongly mainly largely mostly "
+    "particularly especially around roughly approximately about nearly almost per cent percent "
+    "rate rates proportion share risk odds chance someone those whose thing things term terms "
+    "treatment treatments therapy therapies intervention interventions management manage "
+    "symptom symptoms sign signs".split()
+)
+_DRUG_SUFFIX = re.compile(
+    r"(mab|nib|pril|sartan|statin|azole|cillin|mycin|cycline|floxacin|oxetine|triptyline"
+    r"|ipramine|tidine|prazole|olol|dipine|azepam|vir|itis|osis|aemia|emia|pathy|scopy|graphy"
+    r"|coccus|bacter|bacteria|virus|algia|plasty|ectomy|otomy)$"
+)
+# A quotation that starts right after one of these leaves out what qualifies it.
+_QUALIFIERS = rules.NEGATORS | rules.HEDGES | rules.UNIVERSAL | rules.RESTRICT | {"against"}
+_ABBREV_DEF = re.compile(r"([A-Za-z][A-Za-z\- ]{3,80}?)\s*\(([A-Z][A-Za-z0-9\-]{1,9})s?\)")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The label of a claim against one passage, with the sentence(s) it rests on."""
+
+    label: str
+    score: float  # alignment 0..1 (0 when contradicted)
+    sentence: int | None  # index of the first sentence it rests on, in the passage's sentences
+    span: int = 1  # 1, or 2 for an adjacent pair
+    detail: str = ""  # which check decided: "quote", "negation", "number", "entity" ...
+
+    @property
+    def supported(self) -> bool:
+        return self.label == SUPPORTED
+
+
+def verify(
+    claim: str,
+    claim_vector: np.ndarray | None,
+    passage_text: str,
+    sentence_vectors: np.ndarray | None,
+    sentences: Sequence[str] | None = None,
+) -> Verdict:
+    """Judge `claim` against one passage. `sentences` are the passage's sentences in the order of
+    `sentence_vectors` (split from `passage_text` when not given)."""
+    sents = list(sentences) if sentences else split_sentences(passage_text) or [passage_text]
+    ctoks = rules.tokens(claim)
+    content = [t for t in ctoks if rules.is_content(t)]
+    if not content:
+        return Verdict(NOT_FOUND, 0.0, None, detail="no content words")
+    quote = _quotation(claim, sents)
+    if quote is not None:
+        return Verdict(SUPPORTED, 1.0, quote, detail="quote")
+    vecs = sentence_vectors
+    if vecs is None or claim_vector is None or vecs.ndim != 2 or vecs.shape[0] != len(sents):
+        vecs = None
+    abbrevs = _abbreviations(passage_text)
+    best = _align(content, claim_vector, sents, vecs, abbrevs)
+    score, start, span, coverage, missing = best
+    evidence = rules.tokens(" ".join(sents[start : start + span]))
+    for check in rules.CONTRADICTIONS:
+        problem = check(ctoks, evidence)
+        if problem and coverage >= 0.5:
+            return Verdict(CONTRADICTED, 0.0, start, span, problem)
+    if rules.check_numbers(ctoks, rules.tokens(passage_text)) is not None:
+        return Verdict(NOT_FOUND, 0.0, start, span, "number")
+    if score < MIN_ALIGNMENT or coverage < MIN_COVERAGE:
+        return Verdict(NOT_FOUND, score, start, span, "no aligned sentence")
+    term = next((w for w in missing if _is_term(w, claim)), None)
+    if term is not None:
+        return Verdict(NOT_FOUND, score, start, span, f"entity: {term}")
+    extra = next((w for w in missing if w not in GENERIC), None)
+    if extra is not None and not (
+        coverage >= LOOSE_COVERAGE and 2 * score - coverage >= LOOSE_COSINE
+    ):
+        return Verdict(NOT_FOUND, score, start, span, f"unsupported word: {extra}")
+    for check in rules.OVERSTATEMENTS:
+        problem = check(ctoks, evidence)
+        if problem:
+            return Verdict(NOT_FOUND, score, start, span, problem)
+    return Verdict(SUPPORTED, score, start, span, "aligned")
+
+
+def _align(
+    content: list[str],
+    claim_vector: np.ndarray | None,
+    sents: list[str],
+    vecs: np.ndarray | None,
+    abbrevs: dict[str, set[str]],
+) -> tuple[float, int, int, float, list[str]]:
+    """(score, first sentence, span, coverage, uncovered claim words) of the best alignment."""
+    index = _sentence_index(tuple(sents))
+    covered = [[_covered(w, keys, pre, abbrevs) for keys, pre in index] for w in content]
+    cos = vecs @ claim_vector if vecs is not None and claim_vector is not None else None
+    best: tuple[float, int, int, float, list[str]] = (-1.0, 0, 1, 0.0, list(content))
+    singles: list[float] = []
+    for span in (1, 2):
+        for i in range(len(sents) - span + 1):
+            missing = [
+                w for w, row in zip(content, covered, strict=True) if not any(row[i : i + span])
+            ]
+            coverage = 1 - len(missing) / len(content)
+            c = coverage  # no vectors: the words alone
+            if cos is not None and vecs is not None and claim_vector is not None:
+                if span == 1:
+                    c = float(cos[i])
+                else:
+                    v = vecs[i] + vecs[i + 1]
+                    c = float(v @ claim_vector / (np.linalg.norm(v) or 1.0))
+            score = 0.5 * max(c, 0.0) + 0.5 * coverage
+            if span == 1:
+                singles.append(score)
+            elif score < max(singles[i], singles[i + 1]) + PAIR_MARGIN:
+                continue
+            if score > best[0]:
+                best = (score, i, span, coverage, missing)
+    return best
+
+
+@lru_cache(maxsize=1024)
+def _sentence_index(sents: tuple[str, ...]) -> list[tuple[frozenset[str], dict[str, list[str]]]]:
+    """Per sentence: the keys of its content words, and its stems by their first five letters."""
+    out = []
+    for s in sents:
+        keys = frozenset(_key(t) for t in rules.tokens(s) if rules.is_content(t))
+        pre: dict[str, list[str]] = {}
+        for t in rules.tokens(s):
+            n = _norm(t)
+            if len(n) >= 5 and n.isalpha():
+                pre.setdefault(n[:5], []).append(n)
+        out.append((keys, pre))
+    return out
+
+
+_key = key
+_norm = norm
+
+
+def _covered(
+    word: str, keys: frozenset[str], pre: dict[str, list[str]], abbrevs: dict[str, set[str]]
+) -> bool:
+    if word in _LIGHT:
+        return True
+    if _key(word) in keys:
+        return True
+    if word in abbrevs and abbrevs[word] & keys:
+        return True
+    s = _norm(word)
+    # transplant ~ transplantation, diagnose ~ diagnosis: a shared stem of five letters or more.
+    return len(s) >= 5 and any(_prefix_ok(s, x) for x in pre.get(s[:5], ()))
+
+
+def _prefix_ok(a: str, b: str) -> bool:
+    if not (a.isalpha() and b.isalpha()):
+        return False  # COVID-19 is not COVID-38
+    n = min(len(a), len(b))
+    common = 0
+    while common < n and a[common] == b[common]:
+        common += 1
+    return common >= max(5, n - 3)
+
+
+@lru_cache(maxsize=1024)
+def _abbreviations(text: str) -> dict[str, set[str]]:
+    return abbreviations(text)
+
+
+def abbreviations(text: str) -> dict[str, set[str]]:
+    """Abbreviations defined in the text, both ways: "faecal microbiota transplantation (FMT)"
+    gives fmt -> {faecal, microbiota, transplant} and each of those words -> {fmt}."""
+    out: dict[str, set[str]] = {}
+    for m in _ABBREV_DEF.finditer(text):
+        abbr = m.group(2).lower()
+        words = [w for w in rules.tokens(m.group(1)) if rules.is_content(w)]
+        initials = abbr.replace("-", "")
+        # The expansion is the shortest run of final words whose initials spell the abbreviation.
+        take = words[-len(initials) :] if len(words) >= len(initials) else words
+        for k in range(1, len(words) + 1):
+            if "".join(w[0] for w in words[-k:]) == initials[:k] or k == len(initials):
+                take = words[-k:]
+                if k >= len(initials) - 1:
+                    break
+        keys = {_key(w) for w in take}
+        out.setdefault(abbr, set()).update(keys)
+        for w in take:
+            out.setdefault(w, set()).add(_key(abbr))
+    return out
+
+
+def _is_term(word: str, claim: str) -> bool:
+    """A word that names something specific: an acronym, a capitalised name mid-sentence, a word
+    with a digit, or a word shaped like a drug, organism, test or condition."""
+    m = re.search(rf"(?<![A-Za-z]){re.escape(word)}", claim, flags=re.IGNORECASE)
+    raw = m.group(0) if m else word
+    if any(ch.isdigit() for ch in raw) or (len(raw) > 1 and raw.isupper()):
+        return True
+    if m and m.start() > 0 and raw[0].isupper():
+        return True
+    if word in COMMON_TERMS or norm(word) in COMMON_TERMS or is_rare(word):
+        return True
+    return bool(_DRUG_SUFFIX.search(word)) and len(word) >= 6
+
+
+def _quotation(claim: str, sents: list[str]) -> int | None:
+    """Index of the sentence that quotes the claim (whole words), unless the quotation starts
+    just after a negator it leaves out ("recommended" cut from "not recommended")."""
+    needle = normalize(claim).rstrip(".").lower()
+    if not needle:
+        return None
+    normed = [normalize(s).lower() for s in sents]
+    ends, pos = [], 0
+    for s in normed:
+        pos += len(s) + 1
+        ends.append(pos)
+    text = " ".join(normed)
+    start = text.find(needle)
+    while start != -1:
+        end = start + len(needle)
+        before = text[start - 1] if start else " "
+        after = text[end] if end < len(text) else " "
+        if not _word_char(before) and not _word_char(after):
+            i = next(i for i, e in enumerate(ends) if start < e)
+            lead = rules.tokens(text[(ends[i - 1] if i else 0) : start])[-3:]
+            if not set(lead) & _QUALIFIERS:
+                return i
+        start = text.find(needle, start + 1)
+    return None
+
+
+def _word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
