@@ -129,3 +129,28 @@ def test_lexical_search_leaves_out_common_terms(
         assert len(again) == 50 and sum("mesalazine" in t for t in texts) == 3
     finally:
         index.close()
+
+
+@pytest.mark.integration
+def test_langchain_peer_on_a_tiny_beir_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`python -m eval beir --retriever langchain`: the real EnsembleRetriever, BM25Retriever and
+    langchain-chroma over the real index Citeline built (a fake model only for the vectors)."""
+    import tempfile
+
+    import eval.beir
+    from eval.__main__ import main
+    from tests.fakes import HashEmbedder
+    from tests.test_beir import _tiny_beir
+
+    monkeypatch.setattr(eval.beir, "get_embedder", lambda model: HashEmbedder())
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    folder = _tiny_beir(tmp_path / "tiny")
+    argv = ["beir", str(folder), "--split", "dev", "--retriever", "langchain", "--json"]
+    assert main([*argv, "--cache", str(tmp_path / "cache")]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["retriever"], out["queries"]) == ("langchain", 2)
+    # The judged documents come first (BM25 finds them; the fake vectors are deterministic).
+    assert out["mrr@10"] == 1.0 and out["recall@100"] == 1.0
+    assert not list(tmp_path.glob("citeline-beir-*")), "the temporary index is removed"
