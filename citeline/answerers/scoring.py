@@ -98,7 +98,17 @@ _RESULT = re.compile(
 )
 METHOD_PENALTY = 0.08
 RESULT_BONUS = 0.04
-_URL = re.compile(r"https?://|\bwww\.", re.I)
+_URL = re.compile(r"\S*(https?://|\bwww\.)\S*", re.I)
+
+
+def _link_line(sentence: str) -> bool:
+    """Mostly a link: "Immunization of HealthCare Personnel: http://www.cdc.gov/..." (a sentence
+    that says something and also carries a link is still a claim)."""
+    if not _URL.search(sentence):
+        return False
+    return len(content_words(_URL.sub(" ", sentence))) < 5
+
+
 _LIST_FRAGMENT = re.compile(r"^([a-z]\)|[a-z]\.\s|\d+\)|[ivx]+\.\s|[-*•])|[:;,]\s*$")
 
 
@@ -183,7 +193,7 @@ def candidates(
                 or sentence.rstrip().endswith("?")
                 or _LIST_FRAGMENT.search(sentence.strip())
                 or is_instruction(sentence)  # an instruction injected into a source is not a claim
-                or _URL.search(sentence)  # a link line is a pointer, not an answer
+                or _link_line(sentence)  # a link line is a pointer, not an answer
             ):
                 continue
             lead_in, usable = _lead_in(sentence, p.doc)
