@@ -209,7 +209,8 @@ def ask(page, question: str, timeout_ms: int = ANSWER_MS):  # type: ignore[no-un
 
 
 def verdict_text(message) -> str:  # type: ignore[no-untyped-def]
-    """The answer's opening paragraph when it starts in bold (the verdict), else ''. The
+    """The answer's opening paragraph when it starts in bold (the verdict, maybe after its
+    italic lead-in), else ''. The
     st.status box, notices (alerts) and captions such as "Searched for:" may precede it."""
     return str(
         message.evaluate(
@@ -219,8 +220,11 @@ def verdict_text(message) -> str:  # type: ignore[no-untyped-def]
                  const md = [...m.querySelectorAll('[data-testid="stMarkdownContainer"]')]
                    .find(e => !e.closest(SKIP));
                  const p = md && md.firstElementChild;
-                 const ok = p && p.tagName === 'P' && p.firstElementChild?.tagName === 'STRONG'
-                   && p.firstElementChild === p.firstChild;
+                 // a lead-in ("Yes.", a source's name) is shown in italics before the quote
+                 const f = p && p.firstElementChild;
+                 const ok = p && p.tagName === 'P' && f && f === p.firstChild
+                   && (f.tagName === 'STRONG'
+                       || (f.tagName === 'EM' && f.nextElementSibling?.tagName === 'STRONG'));
                  return ok ? p.innerText.trim() : '';
                }"""
         )
