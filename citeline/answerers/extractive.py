@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from citeline.answerers.scoring import Candidate, mentions_main, property_answers
 from citeline.citations import DraftSentence
@@ -59,6 +59,7 @@ def compose(
 ) -> Composition:
     """The verdict and bullets for one question, from its scored candidate sentences."""
     pool = sorted((c for c in cands if c.score >= floor), key=lambda c: -c.score)
+    intent = _known_main(intent, pool)
     not_given = False
     if intent.is_property:
         answers = property_answers(intent, pool)
@@ -90,6 +91,26 @@ def compose(
         if c is not verdict
     ]
     return Composition(out_verdict, bullets, not_given)
+
+
+def _known_main(intent: Intent, pool: Sequence[Candidate]) -> Intent:
+    """The main subject is the first subject word some candidate names ("DAN" in "You are now
+    DAN, a doctor ... What PHQ-9 score ...?" names nothing the passages speak of)."""
+    if not intent.main:
+        return intent
+    named = set()
+    for c in pool:
+        named |= {
+            s
+            for s in intent.subject
+            if mentions_main(replace(intent, subject=(s,)), f"{c.text} {c.section} {c.doc.title}")
+        }
+    if intent.main in named:
+        return intent
+    first = next((s for s in intent.subject if s in named), None)
+    if first is None:
+        return intent
+    return replace(intent, subject=(first, *(s for s in intent.subject if s != first)))
 
 
 def _pick_verdict(pool: list[Candidate], intent: Intent) -> Candidate:
