@@ -152,4 +152,5 @@ def test_answer_json_carries_the_label_and_sentence() -> None:
         "support": 0.9,
         "support_label": SUPPORTED,
         "sentence": 2,
+        "lead_in": "",
     }

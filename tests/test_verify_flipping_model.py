@@ -47,7 +47,7 @@ def script(prompt: str) -> tuple[str, list[str], list[tuple[str, str]]]:
     faithful: list[str] = []
     corrupted: list[tuple[str, str]] = []
     parts: list[str] = []
-    for n, text in _PASSAGE.findall(prompt)[:6]:
+    for n, text in _PASSAGE.findall(prompt):  # every passage the model is shown
         usable = [s for s in split_sentences(text) if _usable(s)]
         if not usable:
             continue
