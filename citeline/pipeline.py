@@ -23,10 +23,11 @@ from citeline.citations import DraftSentence, enforce, make_support_fn
 from citeline.config import Settings
 from citeline.conversation import Turn, resolve
 from citeline.embeddings import Embedder, get_embedder
-from citeline.question import Intent, analyse, stems_of
+from citeline.question import PROPERTY_NAME, Intent, analyse, stems_of
+from citeline.render import filters_text
 from citeline.retrieve import Retrieval, coverage, plain_text, search, select
 from citeline.safety import Screen, is_instruction, screen
-from citeline.store import Filters, Index, open_index
+from citeline.store import Filters, Index, open_index, query_terms
 from citeline.text import normalize
 from citeline.types import Answer, Claim, RemovedClaim
 
@@ -168,7 +169,8 @@ def resolve_step(run: Run) -> bool:
     condense = run.llm.condense if run.llm and not run.checked.crisis else None
     entities: frozenset[str] | None = None
     if run.history and condense is None and not run.checked.crisis:
-        unknown = run.eng.index.unknown_terms(ans.question.lower().split())
+        # one lexical lookup per query term, as coverage() does (no stop words, no markup)
+        unknown = run.eng.index.unknown_terms(query_terms(plain_text(ans.question)))
         entities = run.eng.entities() | stems_of(" ".join(unknown))
     ans.standalone_query = resolve(ans.question, run.history, condense, entities)
     return False
@@ -328,8 +330,6 @@ STEPS: list[Callable[[Run], bool]] = [
 
 
 def _property_name(intent: Intent) -> str:
-    from citeline.question import PROPERTY_NAME
-
     return PROPERTY_NAME.get(intent.kind, "answer")
 
 
@@ -402,7 +402,9 @@ def refuse(run: Run, topic: str, nearby: Sequence = (), *, kind: str = "topic") 
     ans = run.ans
     ans.refused = True
     if kind == "filters":
-        text = prompts.render("no_matching_documents.md", filters=_describe(ans.filters))
+        text = prompts.render(
+            "no_matching_documents.md", filters=filters_text(ans.filters) or "none"
+        )
     elif kind == "not_mentioned":
         text = prompts.render("not_mentioned.md", subject=topic)
     else:
@@ -412,10 +414,6 @@ def refuse(run: Run, topic: str, nearby: Sequence = (), *, kind: str = "topic") 
         text += " " + prompts.render("nearby.md", titles="; ".join(titles))
     ans.refusal_reason = text
     return True
-
-
-def _describe(filters: dict) -> str:
-    return "; ".join(f"{k}: {v}" for k, v in filters.items()) or "none"
 
 
 def _ms(t0: float) -> float:

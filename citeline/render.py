@@ -79,6 +79,11 @@ def cites(ns: list[int]) -> str:
     return "".join(f"[{n}]" for n in ns)
 
 
+def filters_text(filters: Mapping[str, object]) -> str:
+    """The active filters as one line ("year: 2020–…; type: Guideline"), '' when none."""
+    return "; ".join(f"{k}: {v}" for k, v in filters.items())
+
+
 def claim_line(c: Claim, *, escape: bool = False) -> str:
     """A claim as shown: its lead-in in italics, apart from the quoted words, then the quote."""
     text = esc(c.text) if escape else c.text
@@ -185,8 +190,7 @@ def to_markdown(ans: Answer, *, heading_level: int = 3, link_prefix: str | None 
     if ans.standalone_query and ans.standalone_query != ans.question:
         out.append(f"_Searched for: {clean(ans.standalone_query)}_\n")
     if ans.filters:
-        shown = "; ".join(f"{k}: {v}" for k, v in ans.filters.items())
-        out.append(f"_Filters: {clean(shown)}_\n")
+        out.append(f"_Filters: {clean(filters_text(ans.filters))}_\n")
     if ans.refused:
         if ans.refusal_reason and ans.refusal_reason != "crisis":
             out.append(clean(ans.refusal_reason) + "\n")

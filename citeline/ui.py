@@ -18,6 +18,7 @@ from citeline.render import (
     anchor,
     claim_line,
     esc,
+    filters_text,
     highlight,
     linked_cites,
     passage_heading,
@@ -77,8 +78,7 @@ def show_answer(ans: Answer, i: int) -> None:
     if ans.standalone_query != ans.question:
         st.caption(f"Searched for: {esc(ans.standalone_query)}")
     if ans.filters:
-        shown = "; ".join(f"{k}: {v}" for k, v in ans.filters.items())
-        st.caption(f"Filters: {esc(shown)}")
+        st.caption(f"Filters: {esc(filters_text(ans.filters))}")
     if ans.refused:
         if ans.refusal_reason != "crisis":
             st.info(esc(ans.refusal_reason))
