@@ -22,9 +22,29 @@ _ANAPHORIC_START = re.compile(
     re.IGNORECASE,
 )
 MAX_PHRASES = 3
+_WHAT_ABOUT = re.compile(r"^\s*(and\s+)?(what|how)\s+about\b", re.IGNORECASE)
 # A pronoun that stands for the conversation's subject.
 # ("that" in "And if that doesn't work?" is the last answer's advice, not the subject.)
 _PRONOUN_SUBJECT = re.compile(r"\b(it|they|them)\b", re.IGNORECASE)
+# "the trial", "that diet", "this test": a thing the conversation has already named.
+_BACK_NOUN = (
+    r"(trial|study|studies|diet|drug|drugs|medicine|treatment|therapy|test|tests|questionnaire|"
+    r"scale|screener|score|tool|phase|method|strain|course|group|dose|procedure|findings?|results?)"
+)
+_DEFINITE_BACK = re.compile(
+    rf"\b(?:(?:the|those|these)\s+(?:[\w-]+\s+){{0,3}}?|(?:that|this)\s+(?:[\w-]+\s+)?){_BACK_NOUN}\b",
+    re.IGNORECASE,
+)
+
+
+def refers_back(question: str) -> bool:
+    """A turn that leans on the conversation: a connective start, a pronoun standing for the
+    subject, or a definite reference to something already named ("the trial")."""
+    return bool(
+        _ANAPHORIC_START.search(question)
+        or _PRONOUN_SUBJECT.search(question)
+        or _DEFINITE_BACK.search(question)
+    )
 
 
 def resolve(
@@ -81,7 +101,7 @@ def _next_subject(question: str, subject: list[str], entities: Set[str] | None) 
     own = own_subject(question, entities)
     if not own:
         return subject
-    if _ANAPHORIC_START.search(question):
+    if refers_back(question):
         return (own + [s for s in subject if s.lower() not in (o.lower() for o in own)])[
             :MAX_PHRASES
         ]
@@ -92,17 +112,20 @@ def _rewrite(question: str, subject: list[str], entities: Set[str] | None) -> st
     if not subject:
         return question
     own = own_subject(question, entities)
-    if own and not _ANAPHORIC_START.search(question):
+    if own and not refers_back(question):
         return question  # a new subject drops the old one
     body = question.rstrip(" ?.!")
-    rest = [s for s in subject if s.lower() not in (o.lower() for o in own)]
+    low_own = [o.lower() for o in own]
+    rest = [s for s in subject if s.lower() not in low_own]
     if not rest:
         return question
-    if not own and _PRONOUN_SUBJECT.search(body):
+    if _PRONOUN_SUBJECT.search(body) and not (own and _WHAT_ABOUT.match(body)):
+        # the pronoun stands for the conversation's main subject ("Did it improve their mood?");
+        # after "What about X, ..." it stands for X
         body = _PRONOUN_SUBJECT.sub(rest[0], body, count=1)
         rest = rest[1:]
-        if not rest:
-            return body + "?"
+    if not rest:
+        return body + "?"
     return f"{body} ({_and(rest)})?"
 
 

@@ -23,7 +23,7 @@ from citeline.citations import DraftSentence, enforce, make_support_fn
 from citeline.config import Settings
 from citeline.conversation import Turn, resolve
 from citeline.embeddings import Embedder, get_embedder
-from citeline.question import PROPERTY_NAME, Intent, analyse, stems_of
+from citeline.question import PROPERTY_NAME, Intent, analyse, named_sources, source_tokens, stems_of
 from citeline.render import filters_text
 from citeline.retrieve import Retrieval, coverage, plain_text, search, select
 from citeline.safety import Screen, is_instruction, screen
@@ -45,14 +45,32 @@ class Engine:
     index: Index
     embedder: Embedder
     _entities: tuple[int, frozenset[str]] | None = None
+    _names: tuple[int, dict[str, frozenset[str]], int] | None = None
 
     def entities(self) -> frozenset[str]:
-        """Stems of the words the library's titles use (what counts as naming a subject)."""
+        """Stems of the words the library's titles and headings use (what names a subject)."""
         version = self.index.version()
         if self._entities is None or self._entities[0] != version:
-            titles = " ".join(r.meta.title for r in self.index.documents().values())
-            self._entities = (version, frozenset(stems_of(titles)))
+            # titles and section headings: a single guideline names its topics in its headings
+            names = " ".join(
+                f"{r.meta.title} {' '.join(r.sections)}" for r in self.index.documents().values()
+            )
+            self._entities = (version, frozenset(stems_of(names)))
         return self._entities[1]
+
+    def source_names(self) -> tuple[dict[str, frozenset[str]], int]:
+        """Capitalised words of each document's title and publisher -> the documents using
+        them, and the number of documents (what a question can name a source by)."""
+        version = self.index.version()
+        if self._names is None or self._names[0] != version:
+            docs = self.index.documents()
+            names: dict[str, set[str]] = {}
+            for doc_id, r in docs.items():
+                for tok in source_tokens(r.meta.title, r.meta.publisher):
+                    names.setdefault(tok, set()).add(doc_id)
+            frozen = {k: frozenset(v) for k, v in names.items()}
+            self._names = (version, frozen, len(docs))
+        return self._names[1], self._names[2]
 
 
 _engines: dict[tuple[str, ...], Engine] = {}
@@ -253,6 +271,7 @@ def scope_step(run: Run) -> bool:
         ret.sentence_vectors,
         ret.query_vector,
         ans.audience,
+        named=named_sources(ans.standalone_query, *eng.source_names()),
     )
     best: dict[int, float] = {}
     for c in cands:

@@ -31,7 +31,10 @@ GENERIC = frozenset(
     symptoms sign signs complication complications outlook prognosis inherited inherit
     research information tests testing test affected proportion percentage share big large
     small year-old years-old old trial study scored scoring prevalent prevalence fast quickly
-    slowly quick slow give gives set sets table say""".split()
+    slowly quick slow give gives set sets table say depend depends depending consider
+    considered considering try trying tried avoid avoids avoiding differ differs different
+    perform performs performed improve improves improved suggest suggests choose chosen
+    feel feeling better worse keep keeps coming back""".split()
 )
 
 # Scope words: the population or setting a question narrows to. They are qualifiers, never the
@@ -80,6 +83,13 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 ]
 _DEFINITION = re.compile(
     r"^\s*what\s+(is|are)\s+(an?\s+|the\s+)?[\w\s'()-]{1,40}\??\s*$|^\s*(define|definition of)\b",
+    re.I,
+)
+_OVERVIEW = re.compile(
+    r"\b(links?|linked|connections?|connected|relationships?|associations?|associated|related)\b"
+    r".{0,60}\bbetween\b|\bwhat (do|does)\b.{0,50}\b(guidelines?|guidance|evidence|research|"
+    r"studies)\b.{0,12}\b(say|show|recommend)\b|\btell me (about|more)\b|\boverview\b|"
+    r"\bwhat is known\b|\bhow (do|does)\b.{0,50}\b(communicate|interact|talk|connect)\b",
     re.I,
 )
 _WHICH = re.compile(r"^\s*(which|what)\b", re.I)
@@ -152,6 +162,7 @@ class Intent:
     phrases: tuple[str, ...] = field(default_factory=tuple)  # subject phrases as written
     acronyms: frozenset[str] = frozenset()  # subject words written in capitals ("ibs")
     frame: tuple[str, ...] = ()  # stems of an inherited subject: context, weighed less
+    overview: bool = False  # the question asks for an overview (see `broad`)
 
     @property
     def main(self) -> str:
@@ -166,6 +177,12 @@ class Intent:
     def narrow(self) -> bool:
         """Answered by one to three sentences (a dose, a cut-off, a definition)."""
         return self.is_property or self.kind == "definition"
+
+    @property
+    def broad(self) -> bool:
+        """Asks for an overview ("Is there a link between X and Y?", "What do the guidelines say
+        about X?"): answered by several sections of bullets, not three or four."""
+        return self.overview
 
     def answers_property(self, sentence: str) -> bool:
         pattern = PROPERTY_ANSWER.get(self.kind)
@@ -217,6 +234,7 @@ def analyse(question: str) -> Intent:
         phrases=tuple(subject_phrases(q))
         + (tuple(subject_phrases(frame_match.group(1))) if frame_match else ()),
         acronyms=frozenset(m.lower() for m in _ACRONYM.findall(q)),
+        overview=bool(_OVERVIEW.search(q)) and kind not in PROPERTY_ANSWER,
     )
 
 
@@ -293,3 +311,43 @@ def acronym_stems(intent: Intent, text: str) -> set[str]:
         if 3 <= len(w) <= 6 and w in intent.acronyms and w in text_initials:
             out.add(stem(w))
     return out
+
+
+# A source a question names: "according to NICE", "the ATLANTIS trial", "What does the AGA say?".
+_NAME_TOKEN = re.compile(r"\b([A-Z][A-Za-z0-9]*[A-Z0-9][A-Za-z0-9]*|[A-Z][a-z]{2,})\b")
+# A name shared by more than this share of the library's documents names none of them ("IBS").
+NAMED_SOURCE_MAX_SHARE = 0.15
+
+
+def name_tokens(text: str) -> set[str]:
+    """Capitalised words and acronyms of a text, lower case ("NICE", "ATLANTIS", "Kroenke")."""
+    return {m.lower() for m in _NAME_TOKEN.findall(text) if m.lower() not in STOPWORDS}
+
+
+# In a title, a name followed by a year or a kind of source names the source ("ACG 2021",
+# "the SMILES trial", "BSG and HIS guidelines"); "PHQ-9: a brief measure" names a subject.
+_SOURCE_IN_TITLE = re.compile(
+    r"\b([A-Z][A-Za-z0-9]*[A-Z0-9][A-Za-z0-9]*|[A-Z][a-z]{2,})(?=(?:[/ ](?:and )?[A-Z][A-Za-z0-9]*)*"
+    r"\s+(?:(?:19|20)\d\d\b|(?i:trial|study|guidelines?|report|criteria|cohort|project|survey|"
+    r"update|review|consensus|statement|working)\b))"
+)
+
+
+def source_tokens(title: str, publisher: str) -> set[str]:
+    """The words a question can name a document's source by: its publisher's capitalised words
+    and acronyms, and the names its title gives a source."""
+    named = {m.lower() for m in _SOURCE_IN_TITLE.findall(title)}
+    return name_tokens(publisher) | {m for m in named if m not in STOPWORDS}
+
+
+def named_sources(question: str, names: dict[str, frozenset[str]], n_docs: int) -> frozenset[str]:
+    """The documents whose publisher or title the question names by a distinctive word (`names`
+    maps such a word to the documents using it)."""
+    # the question's first word is capitalised by position only
+    body = re.sub(r"^\s*\S+", " ", question)
+    out: set[str] = set()
+    for tok in name_tokens(body):
+        docs = names.get(tok, frozenset())
+        if docs and len(docs) <= max(1, NAMED_SOURCE_MAX_SHARE * n_docs):
+            out |= docs
+    return frozenset(out)

@@ -24,6 +24,8 @@ BULLET_MARGIN = 0.25
 # Candidates within this margin of the best are "as good": the strongest source among them wins.
 STRONGEST_SOURCE_MARGIN = 0.04
 NARROW_BULLETS = 3
+# A focused question (not an overview: "How should the meter be handled?") gets at most this many.
+FOCUSED_BULLETS = 4
 
 _NEGATION = re.compile(
     r"\b(not|no|never|against|neither|nor|cannot|can't|isn't|aren't|doesn't|don't|without)\b", re.I
@@ -76,7 +78,7 @@ def compose(
     if not pool:
         return Composition(None, [], not_given)
     verdict = _pick_verdict(pool, intent)
-    limit = NARROW_BULLETS if intent.narrow else max_bullets
+    limit = NARROW_BULLETS if intent.narrow else max_bullets if intent.broad else FOCUSED_BULLETS
     chosen = _pick_bullets(pool, verdict, limit, max_per_doc)
     stance = _stance(question, intent, verdict.text) if not not_given else ""
     lead = " ".join(x for x in (stance, verdict.lead_in) if x)

@@ -26,6 +26,8 @@ SUBJECT_WEIGHT = 0.22
 PROPERTY_BONUS = 0.12
 PROPERTY_MISSING = 0.12
 CONTEXT_WEIGHT = 0.08
+HEADING_WEIGHT = 0.2
+SOURCE_WEIGHT = 0.15
 # Share of the question's content words (the predicate too: "effective", "therapies") in the
 # sentence, and the question's subject phrases found word for word ("anxiety symptoms").
 OVERLAP_WEIGHT = 0.12
@@ -172,8 +174,11 @@ def candidates(
     sentence_vectors: dict[str, np.ndarray],
     query_vector: np.ndarray,
     audience: str,
+    *,
+    named: frozenset[str] = frozenset(),
 ) -> list[Candidate]:
-    """Every usable sentence of the passages, scored as an answer to the question."""
+    """Every usable sentence of the passages, scored as an answer to the question; `named` are
+    the documents the question names ("according to NICE")."""
     prior = PRIOR.get(audience, PRIOR["clinician"])
     qwords = set(content_words(question))
     asks_method = bool(_ASKS_METHOD.search(question))
@@ -187,6 +192,15 @@ def candidates(
         sims = vecs @ query_vector
         context = f"{p.chunk.section} {p.doc.title}"
         context_stems = stems_of(context) | acronym_stems(intent, context)
+        # A section whose heading reads like the question holds its answer ("Red flag
+        # indicators needing referral" for "Which red flag indicators should prompt referral?").
+        heading = set(content_words(p.chunk.section.rpartition(" > ")[2]))
+        heading_share = (
+            len(qwords & heading) / len(qwords) if qwords and len(qwords & heading) >= 2 else 0.0
+        )
+        passage_bonus = heading_share * HEADING_WEIGHT + (
+            SOURCE_WEIGHT if p.doc.doc_id in named else 0.0
+        )
         for i, sentence in enumerate(p.chunk.sentences):
             if (
                 len(sentence) < MIN_SENTENCE_CHARS
@@ -205,7 +219,7 @@ def candidates(
             has_prop = intent.answers_property(sentence)
             score = float(sims[i])
             score += SUBJECT_WEIGHT * (0.7 * about + 0.3 * about_ctx)
-            score += CONTEXT_WEIGHT * (p.score / top_passage)
+            score += CONTEXT_WEIGHT * (p.score / top_passage) + passage_bonus
             if qwords:
                 score += OVERLAP_WEIGHT * len(qwords & set(content_words(sentence))) / len(qwords)
             if phrases:
