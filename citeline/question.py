@@ -92,6 +92,9 @@ _OVERVIEW = re.compile(
     r"\bwhat is known\b|\bhow (do|does)\b.{0,50}\b(communicate|interact|talk|connect)\b",
     re.I,
 )
+_NEW_SUBJECT = re.compile(
+    r"^\s*(and\s+)?((what|how)\s+about|what\s+of)\b|^\s*and\s+(for|in|with)\b", re.I
+)
 _WHICH = re.compile(r"^\s*(which|what)\b", re.I)
 _WHO = re.compile(r"^\s*who\b|\b(which|what) (patients|people)\b", re.I)
 _HOW = re.compile(r"^\s*(how|why)\b", re.I)
@@ -163,11 +166,18 @@ class Intent:
     acronyms: frozenset[str] = frozenset()  # subject words written in capitals ("ibs")
     frame: tuple[str, ...] = ()  # stems of an inherited subject: context, weighed less
     overview: bool = False  # the question asks for an overview (see `broad`)
+    # "What about X (old subject)?", "And for X?": X is what the question asks about
+    new_subject: bool = False
 
     @property
     def main(self) -> str:
         """The first subject stem ('' when there is none)."""
         return self.subject[0] if self.subject else ""
+
+    @property
+    def own(self) -> tuple[str, ...]:
+        """The subject stems the question names itself (not inherited)."""
+        return tuple(s for s in self.subject if s not in self.frame)
 
     @property
     def is_property(self) -> bool:
@@ -235,6 +245,7 @@ def analyse(question: str) -> Intent:
         + (tuple(subject_phrases(frame_match.group(1))) if frame_match else ()),
         acronyms=frozenset(m.lower() for m in _ACRONYM.findall(q)),
         overview=bool(_OVERVIEW.search(q)) and kind not in PROPERTY_ANSWER,
+        new_subject=bool(frame_stems) and bool(_NEW_SUBJECT.match(q)),
     )
 
 

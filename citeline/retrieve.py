@@ -13,7 +13,8 @@ import numpy as np
 from citeline.config import Settings
 from citeline.embeddings import Embedder
 from citeline.store import Filters, Index, query_terms
-from citeline.text import content_words
+from citeline.question import GENERIC
+from citeline.text import content_words, stem
 from citeline.types import Chunk, Passage
 
 Mode = Literal["hybrid", "dense", "bm25", "sentence"]
@@ -86,7 +87,8 @@ def coverage(index: Index, embedder: Embedder, query: str, query_vector: np.ndar
     (one more embedding, only when some word is unknown)."""
     plain = plain_text(query)
     terms = query_terms(plain)
-    unknown = index.unknown_terms(terms)
+    # An asking word no guideline uses ("how fast") is not what the question is about.
+    unknown = [t for t in index.unknown_terms(terms) if stem(t) not in GENERIC]
     if not unknown:
         return Coverage(terms, [], 1.0)
     pattern = r"\b(?:" + "|".join(re.escape(t) for t in unknown) + r")\b"
@@ -101,7 +103,7 @@ def coverage(index: Index, embedder: Embedder, query: str, query_vector: np.ndar
 
 
 _MARKUP = re.compile(
-    r"[a-z][a-z0-9+.-]*://\S+|\bwww\.\S+|<(script|style)\b.*?(?:</\1\s*>|$)|<[^<>]*>|(?-i:\b(?:AND|OR|NOT|NEAR)\b)|[^\w\s'?.,;:-]+",
+    r"[a-z][a-z0-9+.-]*://\S+|\bwww\.\S+|<(script|style)\b.*?(?:</\1\s*>|$)|<[^<>]*>|(?-i:\b(?:AND|OR|NOT|NEAR)\b)|[^\w\s'?.,;:()-]+",
     re.IGNORECASE | re.DOTALL,
 )
 

@@ -75,6 +75,10 @@ def compose(
     if intent.subject:
         # A sentence whose sentence, section and title name nothing of the subject is filler.
         pool = [c for c in pool if c.about_context > 0]
+    if intent.new_subject and intent.own:
+        # "What about probiotics (gut health and mental health)?": the inherited subject frames
+        # the question, the new one is what it asks about.
+        pool = [c for c in pool if c.names_own] or pool
     if not pool:
         return Composition(None, [], not_given)
     verdict = _pick_verdict(pool, intent)

@@ -32,6 +32,8 @@ SOURCE_WEIGHT = 0.15
 # sentence, and the question's subject phrases found word for word ("anxiety symptoms").
 OVERLAP_WEIGHT = 0.12
 PHRASE_WEIGHT = 0.06
+BIGRAM_WEIGHT = 0.12
+OWN_MISSING = 0.15
 DEPENDENT_PENALTY = 0.05
 META_PENALTY = 0.12
 # Evidence type priors: for clinicians guideline > review > research > patient information; for
@@ -129,6 +131,7 @@ class Candidate:
     answers_property: bool
     lead_in: str = ""
     self_contained: bool = True
+    names_own: bool = True  # names a subject word of the question's own (not inherited)
 
     @property
     def key(self) -> tuple[int, int]:
@@ -157,6 +160,14 @@ def source_name(doc: DocMeta) -> str:
     return f"{name} ({doc.year})" if doc.year else name
 
 
+def bigrams(text: str) -> set[tuple[str, str]]:
+    """Adjacent content-word stems ("anxiety symptom", "diagnosed depressive"): a sentence that
+    keeps the question's word pairs speaks of the same thing, not of a neighbour ("anxiety
+    disorder" for "anxiety symptoms")."""
+    ws = content_words(text)
+    return set(zip(ws, ws[1:], strict=False))
+
+
 def _lead_in(sentence: str, doc: DocMeta) -> tuple[str, bool]:
     """(lead-in, usable): a sentence that needs its source or subject named gets one; one that
     leans on an unseen sentence is not usable."""
@@ -183,6 +194,7 @@ def candidates(
     qwords = set(content_words(question))
     asks_method = bool(_ASKS_METHOD.search(question))
     phrases = [p.lower() for p in intent.phrases if " " in p]
+    qpairs = bigrams(question)
     top_passage = max((p.score for p in passages), default=1.0) or 1.0
     out: list[Candidate] = []
     for p in passages:
@@ -225,6 +237,8 @@ def candidates(
             if phrases:
                 low = sentence.lower()
                 score += PHRASE_WEIGHT * sum(ph in low for ph in phrases) / len(phrases)
+            if qpairs:
+                score += BIGRAM_WEIGHT * len(qpairs & bigrams(sentence)) / len(qpairs)
             score += prior.get(p.doc.type, 0.0)
             if intent.is_property:
                 score += PROPERTY_BONUS if has_prop else -PROPERTY_MISSING
@@ -234,6 +248,9 @@ def candidates(
                 score += RESULT_BONUS
             if intent.kind in ("which", "how") and _NAMES_INSTANCES.search(sentence):
                 score += WHICH_BONUS
+            names_own = not intent.frame or bool(set(intent.own) & (s_stems | context_stems))
+            if not names_own:
+                score -= OWN_MISSING if intent.new_subject else OWN_MISSING / 2
             if lead_in:
                 score -= DEPENDENT_PENALTY
             if _META.search(sentence):
@@ -252,6 +269,7 @@ def candidates(
                     about_context=about_ctx,
                     answers_property=has_prop,
                     lead_in=lead_in,
+                    names_own=names_own,
                     self_contained=not lead_in and not _CONCLUDES.match(sentence),
                 )
             )
