@@ -45,7 +45,9 @@ POPULATION = frozenset(
     pregnancy pregnant breastfeeding lactation children child kids kid infants infant babies baby
     toddlers teenagers teenager teens teen adolescents adolescent elderly older old aged adults
     adult women woman men man males females male female newborns neonates seniors students
-    immunosuppressed immunocompromised immunosuppressants frail
+    immunosuppressed immunocompromised immunosuppressants frail staff personnel clinician
+    clinicians nurse nurses doctor doctors physician physicians prescriber prescribers hcp
+    worker workers healthcare-personnel
     """.split()
 )
 
@@ -94,6 +96,12 @@ _OVERVIEW = re.compile(
 )
 _NEW_SUBJECT = re.compile(
     r"^\s*(and\s+)?((what|how)\s+about|what\s+of)\b|^\s*and\s+(for|in|with)\b", re.I
+)
+_VERB_AFTER_MODAL = re.compile(
+    r"\b(?:should|can|could|must|may|might|will|would|do|does|did)\s+(?:(?:i|we|you|they|he|"
+    r"she|it|staff|clinicians|doctors|nurses|patients|people|someone|one|my|our|their)\s+)?"
+    r"([a-z]+)\b",
+    re.I,
 )
 _WHICH = re.compile(r"^\s*(which|what)\b", re.I)
 _WHO = re.compile(r"^\s*who\b|\b(which|what) (patients|people)\b", re.I)
@@ -231,6 +239,9 @@ def analyse(question: str) -> Intent:
         if m and m.group(1).lower() in subj:
             subj.remove(m.group(1).lower())
             subj.insert(0, m.group(1).lower())
+    # "When should staff wash ...", "Can I take ...": a verb is not the main subject
+    verbs = {m.lower() for m in _VERB_AFTER_MODAL.findall(q)}
+    subj = [w for w in subj if w not in verbs] + [w for w in subj if w in verbs]
     own = tuple(stem(w) for w in subj)
     frame_stems = tuple(dict.fromkeys(stem(w) for w in frame if stem(w) not in own))
     if not own:  # nothing of its own: the frame is the subject
@@ -284,12 +295,17 @@ def subject_phrases(text: str) -> list[str]:
     return [" ".join(r) for r in runs if r]
 
 
+# The main subject weighs more than the others ("Does sertraline help IBS pain as much as a
+# tricyclic?" is about sertraline first).
+MAIN_WEIGHT = 1.0
+
+
 def mentions(intent: Intent, text_stems: set[str]) -> float:
     """Share of the subject found in a text's stems; for a property question ("dose of X") the
     main subject counts double."""
     if not intent.subject:
         return 0.0
-    main_weight = 2.0 if intent.is_property else 1.0
+    main_weight = 2.0 if intent.is_property else MAIN_WEIGHT
     weights = {
         s: (0.5 if s in intent.frame else main_weight if i == 0 else 1.0)
         for i, s in enumerate(intent.subject)

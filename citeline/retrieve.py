@@ -12,8 +12,8 @@ import numpy as np
 
 from citeline.config import Settings
 from citeline.embeddings import Embedder
-from citeline.store import Filters, Index, query_terms
 from citeline.question import GENERIC
+from citeline.store import Filters, Index, query_terms
 from citeline.text import content_words, stem
 from citeline.types import Chunk, Passage
 
@@ -111,7 +111,11 @@ _MARKUP = re.compile(
 def plain_text(query: str) -> str:
     """The words a reader would see: no markup, scripts or search operators (a question may
     arrive pasted with them; they are not what it asks about)."""
-    return " ".join(_MARKUP.sub(" ", query).split())
+    text = _MARKUP.sub(" ", query)
+    # a balanced "(...)" stays (a follow-up's inherited subject); a stray bracket is an operator
+    kept = {i for m in re.finditer(r"\([^()]*\)", text) for i in (m.start(), m.end() - 1)}
+    text = "".join(" " if ch in "()" and i not in kept else ch for i, ch in enumerate(text))
+    return " ".join(text.split())
 
 
 def rrf_fuse(lists: Sequence[tuple[Sequence[str], float]], k: int) -> list[tuple[str, float]]:

@@ -120,7 +120,11 @@ def stem(word: str) -> str:
         "s",
     ):
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+            word = word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+            break
+    # "change", "changes" and "changed" share one stem ("chang"), as do "disease(s)"
+    if word.endswith("e") and len(word) >= 5 and not word.endswith("ee"):
+        word = word[:-1]
     return word
 
 

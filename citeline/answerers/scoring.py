@@ -10,6 +10,7 @@ naming its source or subject (shown apart from the quoted words), or is not used
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -165,7 +166,7 @@ def bigrams(text: str) -> set[tuple[str, str]]:
     keeps the question's word pairs speaks of the same thing, not of a neighbour ("anxiety
     disorder" for "anxiety symptoms")."""
     ws = content_words(text)
-    return set(zip(ws, ws[1:], strict=False))
+    return set(itertools.pairwise(ws))
 
 
 def _lead_in(sentence: str, doc: DocMeta) -> tuple[str, bool]:
