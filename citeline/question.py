@@ -97,10 +97,11 @@ _OVERVIEW = re.compile(
 _NEW_SUBJECT = re.compile(
     r"^\s*(and\s+)?((what|how)\s+about|what\s+of)\b|^\s*and\s+(for|in|with)\b", re.I
 )
+# "When should staff wash", "Can I take": after a modal and a pronoun or a person, the verb
+# ("Does sertraline help": after a modal alone comes the subject).
 _VERB_AFTER_MODAL = re.compile(
-    r"\b(?:should|can|could|must|may|might|will|would|do|does|did)\s+(?:(?:i|we|you|they|he|"
-    r"she|it|staff|clinicians|doctors|nurses|patients|people|someone|one|my|our|their)\s+)?"
-    r"([a-z]+)\b",
+    r"\b(?:should|can|could|must|may|might|will|would|do|does|did)\s+(?:i|we|you|they|he|she|"
+    r"staff|clinicians|doctors|nurses|patients|people|someone|one)\s+([a-z]+)\b",
     re.I,
 )
 _WHICH = re.compile(r"^\s*(which|what)\b", re.I)

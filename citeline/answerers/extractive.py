@@ -129,7 +129,16 @@ def _pick_verdict(pool: list[Candidate], intent: Intent) -> Candidate:
         # A caveat qualifies an answer; it answers only a yes/no question ("not recommended").
         standalone = [c for c in standalone if section_for("", c.text) != CAVEATS] or standalone
     best = standalone[0].score
-    near = [c for c in standalone if c.score >= best - STRONGEST_SOURCE_MARGIN]
+    top = standalone[0]
+    # as good: nearly as high a score, and naming the main subject if the best one does
+    # ("sertraline", not the tricyclics it is compared with)
+    needs_main = bool(intent.main) and mentions_main(intent, top.text)
+    near = [
+        c
+        for c in standalone
+        if c.score >= best - STRONGEST_SOURCE_MARGIN
+        and (not needs_main or mentions_main(intent, c.text))
+    ]
     return max(near, key=lambda c: (c.evidence_rank, c.score))
 
 
