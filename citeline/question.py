@@ -72,7 +72,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         "prevalence",
         re.compile(
             r"\b(how common|how prevalent|prevalence|what percentage|what proportion|"
-            r"how many people|what share)\b",
+            r"how many people|what share)\b|^\s*(is|are)\b.{0,60}\b(common|prevalent|rare)\b",
             re.I,
         ),
     ),

@@ -35,6 +35,25 @@ OVERLAP_WEIGHT = 0.12
 PHRASE_WEIGHT = 0.06
 BIGRAM_WEIGHT = 0.12
 OWN_MISSING = 0.15
+FIGURE_BONUS = 0.05
+_FIGURE = re.compile(
+    r"\d+(\.\d+)?\s*%|\b(one|two) in (two|three|four|five|six|ten|\d+)\b|\ba (third|quarter)\b",
+    re.I,
+)
+# A sentence that opens with the subject ("Brain-gut behaviour therapies (BGBTs) are ...") is
+# about it; one that names it in passing is about something else.
+SUBJECT_FIRST_BONUS = 0.1
+
+
+def _opening(sentence: str) -> str:
+    """The words before the sentence's first verb-like word (is, are, was, were, ...)."""
+    m = re.search(
+        r"\b(is|are|was|were|has|have|can|may|should|refers?|means?|include[sd]?)\b", sentence
+    )
+    head = sentence[: m.start()] if m else sentence
+    return " ".join(head.split()[:8])
+
+
 DEPENDENT_PENALTY = 0.05
 META_PENALTY = 0.12
 # Evidence type priors: for clinicians guideline > review > research > patient information; for
@@ -196,6 +215,8 @@ def candidates(
     asks_method = bool(_ASKS_METHOD.search(question))
     phrases = [p.lower() for p in intent.phrases if " " in p]
     qpairs = bigrams(question)
+    # the subject a definition or "what are X" question asks about, to find sentences about it
+    head_stems = set(intent.own[:2]) if intent.kind == "definition" else set()
     top_passage = max((p.score for p in passages), default=1.0) or 1.0
     out: list[Candidate] = []
     for p in passages:
@@ -243,6 +264,10 @@ def candidates(
             score += prior.get(p.doc.type, 0.0)
             if intent.is_property:
                 score += PROPERTY_BONUS if has_prop else -PROPERTY_MISSING
+                if has_prop and intent.kind == "prevalence" and _FIGURE.search(sentence):
+                    score += FIGURE_BONUS  # "23%" answers "how common" better than "common"
+            if head_stems and head_stems & set(content_words(_opening(sentence))):
+                score += SUBJECT_FIRST_BONUS
             if not asks_method and _METHOD.search(sentence):
                 score -= METHOD_PENALTY
             elif not intent.is_property and _RESULT.search(sentence):
