@@ -83,7 +83,7 @@ class Settings:
     max_per_doc: int = _doc(
         "Most passages one document may contribute to an answer while other documents can "
         "fill the places.",
-        default=2,
+        default=3,
     )
     relevance_floor: float = _doc(
         "Best passage cosine similarity below which the question is "
