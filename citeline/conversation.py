@@ -52,6 +52,7 @@ def resolve(
     history: Sequence[Turn] | None = None,
     condense: Callable[[str, Sequence[Turn]], str] | None = None,
     entities: Set[str] | None = None,
+    titles: Set[str] | None = None,
 ) -> str:
     """The standalone query for `question`, written as a question.
 
@@ -62,7 +63,10 @@ def resolve(
     diet?" searches "How long should the strict phase last (low FODMAP diet)?". A turn that names
     a new subject drops the old one, unless it asks "what about X?", which keeps the old subject
     as its frame. `entities` are the stems the library's titles use: a subject must name one (or
-    be an acronym) to count as a subject of its own; None counts every subject word.
+    be an acronym) to count as a subject of its own; None counts every subject word. With
+    `titles` (the stems of the library's titles), a turn whose own subject names no title word
+    ("Which lifestyle changes should I suggest?" after a heartburn question) narrows the
+    conversation's subject instead of replacing it.
     """
     question = question.strip()
     turns = list(history or [])
@@ -73,11 +77,11 @@ def resolve(
         return condense(question, turns).strip() or question
     subject: list[str] = []
     for previous in users:
-        subject = _next_subject(previous, subject, entities)
+        subject = _next_subject(previous, subject, entities, titles)
     if not subject:
         last = next((t["content"] for t in reversed(turns) if t.get("role") == "assistant"), "")
         subject = own_subject(last, entities)[:1]
-    return _rewrite(question, subject, entities)
+    return _rewrite(question, subject, entities, titles)
 
 
 def own_subject(text: str, entities: Set[str] | None = None) -> list[str]:
@@ -97,22 +101,37 @@ def own_subject(text: str, entities: Set[str] | None = None) -> list[str]:
     return out
 
 
-def _next_subject(question: str, subject: list[str], entities: Set[str] | None) -> list[str]:
+def _continues(question: str, own: list[str], titles: Set[str] | None) -> bool:
+    """The turn goes on with the conversation's subject rather than naming a new one."""
+    if refers_back(question):
+        return True
+    if titles is None:
+        return False
+    return not any(
+        stem(w) in titles for phrase in own for w in re.findall(r"[\w'-]+", phrase.lower())
+    )
+
+
+def _next_subject(
+    question: str, subject: list[str], entities: Set[str] | None, titles: Set[str] | None = None
+) -> list[str]:
     own = own_subject(question, entities)
     if not own:
         return subject
-    if refers_back(question):
+    if _continues(question, own, titles):
         return (own + [s for s in subject if s.lower() not in (o.lower() for o in own)])[
             :MAX_PHRASES
         ]
     return own[:MAX_PHRASES]
 
 
-def _rewrite(question: str, subject: list[str], entities: Set[str] | None) -> str:
+def _rewrite(
+    question: str, subject: list[str], entities: Set[str] | None, titles: Set[str] | None = None
+) -> str:
     if not subject:
         return question
     own = own_subject(question, entities)
-    if own and not refers_back(question):
+    if own and not _continues(question, own, titles):
         return question  # a new subject drops the old one
     body = question.rstrip(" ?.!")
     low_own = [o.lower() for o in own]

@@ -23,12 +23,20 @@ from citeline.citations import DraftSentence, enforce, make_support_fn
 from citeline.config import Settings
 from citeline.conversation import Turn, resolve
 from citeline.embeddings import Embedder, get_embedder
-from citeline.question import PROPERTY_NAME, Intent, analyse, named_sources, source_tokens, stems_of
+from citeline.question import (
+    PROPERTY_NAME,
+    SPECIAL_POPULATION,
+    Intent,
+    analyse,
+    named_sources,
+    source_tokens,
+    stems_of,
+)
 from citeline.render import filters_text
 from citeline.retrieve import Retrieval, coverage, plain_text, search, select
 from citeline.safety import Screen, is_instruction, screen
 from citeline.store import Filters, Index, open_index, query_terms
-from citeline.text import normalize
+from citeline.text import normalize, stem, words
 from citeline.types import Answer, Claim, RemovedClaim
 
 logger = logging.getLogger(__name__)
@@ -46,6 +54,7 @@ class Engine:
     embedder: Embedder
     _entities: tuple[int, frozenset[str]] | None = None
     _names: tuple[int, dict[str, frozenset[str]], int] | None = None
+    _titles: tuple[int, frozenset[str]] | None = None
 
     def entities(self) -> frozenset[str]:
         """Stems of the words the library's titles and headings use (what names a subject)."""
@@ -57,6 +66,14 @@ class Engine:
             )
             self._entities = (version, frozenset(stems_of(names)))
         return self._entities[1]
+
+    def title_words(self) -> frozenset[str]:
+        """Stems of the library's titles alone (a subject a document is about)."""
+        version = self.index.version()
+        if self._titles is None or self._titles[0] != version:
+            titles = " ".join(r.meta.title for r in self.index.documents().values())
+            self._titles = (version, frozenset(stems_of(titles)))
+        return self._titles[1]
 
     def source_names(self) -> tuple[dict[str, frozenset[str]], int]:
         """Capitalised words of each document's title and publisher -> the documents using
@@ -190,7 +207,8 @@ def resolve_step(run: Run) -> bool:
         # one lexical lookup per query term, as coverage() does (no stop words, no markup)
         unknown = run.eng.index.unknown_terms(query_terms(plain_text(ans.question)))
         entities = run.eng.entities() | stems_of(" ".join(unknown))
-    ans.standalone_query = resolve(ans.question, run.history, condense, entities)
+    titles = run.eng.title_words() if entities is not None else None
+    ans.standalone_query = resolve(ans.question, run.history, condense, entities, titles)
     return False
 
 
@@ -329,6 +347,9 @@ def assemble_step(run: Run) -> bool:
         subject = next(
             (p for p in intent.phrases if intent.main in stems_of(p)), intent.subject_words[0]
         )
+        special = [w for w in words(run.ans.standalone_query) if stem(w) in SPECIAL_POPULATION]
+        if special:
+            subject = f"{subject} in {special[0]}"  # "amitriptyline in pregnancy"
         run.ans.not_given = prompts.render(
             "not_given.md", property=_property_name(intent), subject=subject
         )

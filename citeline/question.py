@@ -34,7 +34,7 @@ GENERIC = frozenset(
     slowly quick slow give gives set sets table say depend depends depending consider
     considered considering try trying tried avoid avoids avoiding differ differs different
     perform performs performed improve improves improved suggest suggests choose chosen
-    feel feeling better worse keep keeps coming back""".split()
+    feel feeling better worse keep keeps coming back change changes changed""".split()
 )
 
 # Scope words: the population or setting a question narrows to. They are qualifiers, never the
@@ -49,6 +49,15 @@ POPULATION = frozenset(
     clinicians nurse nurses doctor doctors physician physicians prescriber prescribers hcp
     worker workers healthcare-personnel
     """.split()
+)
+
+# Populations a guideline must name for its advice to hold there: a dose or safety statement
+# for adults in general does not answer "in pregnancy".
+SPECIAL_POPULATION = frozenset(
+    stem(w)
+    for w in """pregnancy pregnant breastfeeding lactation children child kids kid infants infant
+    babies baby toddlers teenagers teenager teens adolescents adolescent elderly older newborns
+    neonates immunosuppressed immunocompromised frail""".split()
 )
 
 _YESNO = re.compile(
@@ -67,7 +76,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             re.I,
         ),
     ),
-    ("regimen", re.compile(r"\b(regimens?|schedule)\b", re.I)),
+    ("regimen", re.compile(r"\b(regimens?|schedule|courses?)\b", re.I)),
     (
         "prevalence",
         re.compile(
@@ -308,9 +317,15 @@ def mentions(intent: Intent, text_stems: set[str]) -> float:
         return 0.0
     main_weight = 2.0 if intent.is_property else MAIN_WEIGHT
     weights = {
-        s: (0.5 if s in intent.frame else main_weight if i == 0 else 1.0)
+        s: (main_weight if i == 0 else 1.0)
         for i, s in enumerate(intent.subject)
+        if s not in intent.frame
     }
+    if intent.frame:
+        # the inherited frame weighs half as much as the question's own words, all together
+        own_total = sum(weights.values()) or 1.0
+        each = min(0.5, 0.5 * own_total / len(intent.frame))
+        weights.update({s: each for s in intent.frame if s not in weights})
     total = sum(weights.values())
     return sum(w for s, w in weights.items() if s in text_stems) / total
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 from citeline.answerers.scoring import Candidate, mentions_main, property_answers
 from citeline.citations import DraftSentence
-from citeline.question import Intent, stems_of
+from citeline.question import SPECIAL_POPULATION, Intent, stems_of
 from citeline.sections import CAVEATS, section_for
 from citeline.text import numbers
 
@@ -65,6 +65,12 @@ def compose(
     not_given = False
     if intent.is_property:
         answers = property_answers(intent, pool)
+        special = set(intent.population) & SPECIAL_POPULATION
+        if special:
+            # "Is it safe in pregnancy?": only what names the population answers for it
+            answers = [
+                c for c in answers if special & stems_of(f"{c.text} {c.section} {c.doc.title}")
+            ]
         # A number that belongs to another drug, test or population is never shown.
         pool = [c for c in pool if not c.answers_property or c in answers]
         if not answers and intent.main:
