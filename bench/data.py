@@ -2,7 +2,7 @@
 
 Texts: NFCorpus and SciFact abstracts, MedQuAD answers and the guideline PDFs, chunked by
 `ingest.chunking.chunk_blocks` (PDFs loaded by `ingest.loaders.load`), embedded by
-`ingest.sync._embed` (chunk and sentence vectors) through the embedding cache of
+`ingest.embed.embed_chunks` (chunk and sentence vectors) through the embedding cache of
 `citeline.embcache` (keyed by text hash: only the first run encodes), and written with
 `citeline.store.Index.replace_documents` into a CITELINE_HOME of their own. Nothing of the texts
 is copied into the repository; built indexes live in a gitignored work folder.
@@ -33,8 +33,8 @@ from citeline.store import DocumentWrite, Index
 from citeline.types import Chunk, DocMeta
 from eval.beir import open_embedder
 from ingest.chunking import chunk_blocks, chunk_id
+from ingest.embed import embed_chunks
 from ingest.loaders import Block, load
-from ingest.sync import _embed
 
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 WORK_DIR = PROJECT_ROOT / ".citeline-bench"
@@ -202,7 +202,7 @@ def build_index(
                 if budget_s is not None and time.perf_counter() - t0 > budget_s:
                     partial = True
                     break
-                batch.append((doc.meta, doc.content_hash, doc.chunks, vecs, svecs))
+                batch.append(DocumentWrite(doc.meta, doc.content_hash, doc.chunks, vecs, svecs))
             total += len(doc.chunks)
             sentences += sum(len(c.sentences) for c in doc.chunks)
             real += 0 if copy else len(doc.chunks)
@@ -257,7 +257,7 @@ def embed_documents(
     embedder = open_embedder(settings, cache or default_cache_dir())
     try:
         chunks = [c for d in docs for c in d.chunks]
-        vectors, sent_vecs = _embed(embedder, chunks, 2048, None)
+        vectors, sent_vecs = embed_chunks(embedder, chunks, 2048, None)
         return vectors, sent_vecs, embedder.encoded
     finally:
         embedder.close()

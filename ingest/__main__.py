@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import sys
 from pathlib import Path
 
 import citeline  # noqa: F401  (sets the offline environment first)
 from citeline.config import Settings
 from citeline.errors import CitelineError
+from citeline.store import DatabaseError
 from ingest.sync import sync, tqdm_progress
 
 
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     except CitelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (OSError, sqlite3.Error) as exc:  # a full disk, a read-only or unreadable folder
+    except (OSError, DatabaseError) as exc:  # a full disk, a read-only or unreadable folder
         print(f"error: cannot write the index: {exc}", file=sys.stderr)
         return 2
     if args.json:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 from filelock import FileLock, Timeout
 
@@ -25,15 +23,13 @@ from citeline.errors import (
     UploadTooLargeError,
 )
 from citeline.faults import crash_point
-from citeline.store import Index, open_index
+from citeline.store import DatabaseError, Index, open_index
 from citeline.types import Chunk
 from ingest.chunking import chunk_blocks
+from ingest.embed import Progress, embed_chunks
 from ingest.loaders import SUPPORTED, ParsedDocument, load
 
 SKIP_NAMES = ("readme", "license", "changelog")
-
-# Progress of the embedding: (texts embedded so far, texts known so far) after each batch.
-Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -143,7 +139,7 @@ def add_upload(
         elif side.exists():
             side.unlink()
         report = sync([path], settings, progress=progress)
-    except (OSError, sqlite3.Error, CitelineError) as exc:  # e.g. a full disk: say so, keep nothing
+    except (OSError, DatabaseError, CitelineError) as exc:  # e.g. a full disk: say so, keep nothing
         _remove(path, side)
         if isinstance(exc, CitelineError):
             raise
@@ -157,11 +153,6 @@ def _remove(*paths: Path) -> None:
     for p in paths:
         with contextlib.suppress(OSError):
             p.unlink(missing_ok=True)
-
-
-def embed_text(chunk: Chunk) -> str:
-    """What the dense index embeds: the title and section give a short chunk its context."""
-    return f"{chunk.doc.title}. {chunk.section}. {chunk.text}"
 
 
 class Lock:
@@ -226,8 +217,10 @@ def sync(
     embedder: Embedder | None = None,
     index: Index | None = None,
     progress: Progress | None = None,
+    group_texts: int = GROUP_TEXTS,
 ) -> Report:
-    """Bring the index in line with the files under `paths`.
+    """Bring the index in line with the files under `paths` (`group_texts`: texts embedded
+    together, see GROUP_TEXTS).
 
     `rebuild` re-chunks and re-embeds every document and removes the ones not under `paths`,
     one document at a time: readers keep answering from the old version of each document until
@@ -239,7 +232,7 @@ def sync(
     with Lock(settings.home_path), _writing(settings, index) as idx:
         report.repaired = idx.reconcile()
         existing = idx.documents()
-        writer = _Writer(idx, embedder, settings, report, progress)
+        writer = _Writer(idx, embedder, settings, report, progress, group_texts)
         seen_ids: dict[str, str] = {}
         seen_raw: dict[str, str] = {}
         for path in files:
@@ -297,8 +290,10 @@ class _Writer:
         settings: Settings,
         report: Report,
         progress: Progress | None,
+        group_texts: int = GROUP_TEXTS,
     ) -> None:
         self.idx, self.emb, self.settings, self.report = idx, embedder, settings, report
+        self.group_texts = group_texts
         self.progress = progress
         self.pending: list[_Pending] = []
         self.done = 0  # texts embedded so far in this run
@@ -307,7 +302,7 @@ class _Writer:
     def add(self, item: _Pending) -> None:
         self.pending.append(item)
         self.total += item.texts
-        if sum(p.texts for p in self.pending) >= GROUP_TEXTS:
+        if sum(p.texts for p in self.pending) >= self.group_texts:
             self.flush()
 
     def flush(self) -> None:
@@ -318,7 +313,7 @@ class _Writer:
         if new and self.emb is None:
             self.emb = get_embedder(self.settings.embed_model)
         start = self.done
-        vectors, sent_vecs = _embed(
+        vectors, sent_vecs = embed_chunks(
             self.emb, new, self.settings.embed_batch, lambda k, _: self._advance(start + k)
         )
         crash_point("after_embed")
@@ -347,37 +342,6 @@ class _Writer:
         self.done = done
         if self.progress:
             self.progress(self.done, self.total)
-
-
-def _embed(
-    emb: Embedder | None,
-    chunks: Sequence[Chunk],
-    batch: int,
-    progress: Progress | None = None,
-) -> tuple[dict[str, np.ndarray], dict[str, bytes]]:
-    """Chunk vectors and each chunk's sentence vectors (float32 bytes, one row per sentence).
-
-    The texts are embedded in order of length, so each model batch holds texts of similar
-    length (sentence-transformers pads a batch to its longest text)."""
-    if not chunks or emb is None:
-        return {}, {}
-    items = [embed_text(c) for c in chunks] + [s for c in chunks for s in c.sentences]
-    order = sorted(range(len(items)), key=lambda i: len(items[i]))
-    allv = np.zeros((len(items), emb.dim), dtype=np.float32)
-    for i in range(0, len(order), batch):
-        part = order[i : i + batch]
-        allv[part] = emb.embed([items[k] for k in part])
-        crash_point("embed_batch")
-        if progress:
-            progress(min(i + batch, len(items)), len(items))
-    vectors = {c.id: allv[i] for i, c in enumerate(chunks)}
-    sent_vecs: dict[str, bytes] = {}
-    pos = len(chunks)
-    for c in chunks:
-        n = len(c.sentences)
-        sent_vecs[c.id] = np.ascontiguousarray(allv[pos : pos + n], dtype=np.float32).tobytes()
-        pos += n
-    return vectors, sent_vecs
 
 
 def _section_changes(
