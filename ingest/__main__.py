@@ -7,14 +7,15 @@ import json
 import sys
 from pathlib import Path
 
-import citeline  # noqa: F401  (sets the offline environment first)
 from citeline.config import Settings
+from citeline.environment import set_offline_defaults
 from citeline.errors import CitelineError
 from citeline.store import DatabaseError
 from ingest.sync import sync, tqdm_progress
 
 
 def main(argv: list[str] | None = None) -> int:
+    set_offline_defaults()
     parser = argparse.ArgumentParser(prog="python -m ingest", description=__doc__)
     parser.add_argument("paths", nargs="*", type=Path, help="files or folders (default: corpus/)")
     parser.add_argument("--prune", action="store_true", help="remove documents no longer present")

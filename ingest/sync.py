@@ -23,63 +23,14 @@ from citeline.errors import (
     UploadTooLargeError,
 )
 from citeline.faults import crash_point
-from citeline.store import DatabaseError, Index, open_index
+from citeline.store import DatabaseError, DocumentRecord, Index, open_index
 from citeline.types import Chunk
 from ingest.chunking import chunk_blocks
 from ingest.embed import Progress, embed_chunks
 from ingest.loaders import SUPPORTED, ParsedDocument, load
+from ingest.report import Report
 
 SKIP_NAMES = ("readme", "license", "changelog")
-
-
-@dataclass
-class Report:
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    failed: list[dict[str, str]] = field(default_factory=list)
-    warnings: list[dict[str, str]] = field(default_factory=list)
-    chunks: int = 0
-    embedded: int = 0
-    section_changes: dict[str, dict[str, list[str]]] = field(default_factory=dict)
-    repaired: dict[str, int] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "added": self.added,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "removed": self.removed,
-            "failed": self.failed,
-            "warnings": self.warnings,
-            "chunks": self.chunks,
-            "embedded": self.embedded,
-            "section_changes": self.section_changes,
-            "repaired": self.repaired,
-        }
-
-    def summary(self) -> str:
-        lines = [
-            f"added {len(self.added)}, updated {len(self.updated)}, unchanged {len(self.unchanged)}, "
-            f"removed {len(self.removed)}, failed {len(self.failed)}; "
-            f"{self.chunks} chunks in the index, {self.embedded} embedded in this run"
-        ]
-        for doc in self.added:
-            lines.append(f"  + {doc}")
-        for doc in self.updated:
-            ch = self.section_changes.get(doc, {})
-            parts = [f"{k} sections: {', '.join(v)}" for k, v in ch.items() if v]
-            lines.append(f"  ~ {doc}" + (f" ({'; '.join(parts)})" if parts else ""))
-        for doc in self.removed:
-            lines.append(f"  - {doc}")
-        for f in self.failed:
-            lines.append(f"  ! {f['path']}: {f['error']}")
-        for w in self.warnings:
-            lines.append(f"  ? {w['path']}: {w['warning']}")
-        if any(self.repaired.values()):
-            lines.append(f"  repaired after an interrupted run: {self.repaired}")
-        return "\n".join(lines)
 
 
 def discover(paths: Sequence[Path]) -> tuple[list[Path], list[dict[str, str]]]:
@@ -233,51 +184,74 @@ def sync(
         report.repaired = idx.reconcile()
         existing = idx.documents()
         writer = _Writer(idx, embedder, settings, report, progress, group_texts)
-        seen_ids: dict[str, str] = {}
-        seen_raw: dict[str, str] = {}
+        seen = _Seen()
         for path in files:
             try:
-                if path.suffix.lower() not in SUPPORTED:
-                    raise LoaderError(f"unsupported file type {path.suffix or '(none)'}")
-                parsed = load(path)
-                crash_point("after_parse")
-                doc_id = parsed.meta.doc_id
-                if doc_id in seen_ids:
-                    raise LoaderError(
-                        f"document id {doc_id!r} is already used by {seen_ids[doc_id]}"
-                    )
-                if parsed.raw_hash in seen_raw:
-                    raise LoaderError(f"same content as {seen_raw[parsed.raw_hash]}")
-                seen_ids[doc_id] = str(path)
-                seen_raw[parsed.raw_hash] = str(path)
-                rec = existing.get(doc_id)
-                if rec and rec.content_hash == parsed.content_hash and not rebuild:
-                    report.unchanged.append(doc_id)
-                    continue
-                dropped: list[str] = []
-                chunks = chunk_blocks(parsed.meta, parsed.blocks, dropped=dropped)
-                if injected := len(dropped):
-                    report.warnings.append(
-                        {
-                            "path": str(path),
-                            "warning": f"{injected} instruction-like sentence"
-                            f"{'s' if injected > 1 else ''} not indexed",
-                        }
-                    )
-                if not chunks:
-                    raise LoaderError("no text to index")
-                old = idx.doc_chunk_ids(doc_id)
-                new = chunks if rebuild else [c for c in chunks if c.id not in old]
-                writer.add(_Pending(parsed, chunks, old, new, rec is not None))
+                pending = _prepare(path, idx, existing, seen, report, rebuild)
+                if pending is not None:
+                    writer.add(pending)
             except LoaderError as exc:
                 report.failed.append({"path": str(path), "error": str(exc)})
         writer.flush()
         if prune or rebuild:
-            for doc_id in sorted(set(existing) - set(seen_ids)):
+            for doc_id in sorted(set(existing) - set(seen.ids)):
                 idx.remove_document(doc_id)
                 report.removed.append(doc_id)
         report.chunks = idx.stats()["chunks"]
     return report
+
+
+@dataclass
+class _Seen:
+    """The files of this run so far, by document id and by raw content hash."""
+
+    ids: dict[str, str] = field(default_factory=dict)
+    raw: dict[str, str] = field(default_factory=dict)
+
+    def claim(self, path: Path, parsed: ParsedDocument) -> None:
+        doc_id = parsed.meta.doc_id
+        if doc_id in self.ids:
+            raise LoaderError(f"document id {doc_id!r} is already used by {self.ids[doc_id]}")
+        if parsed.raw_hash in self.raw:
+            raise LoaderError(f"same content as {self.raw[parsed.raw_hash]}")
+        self.ids[doc_id] = str(path)
+        self.raw[parsed.raw_hash] = str(path)
+
+
+def _prepare(
+    path: Path,
+    idx: Index,
+    existing: dict[str, DocumentRecord],
+    seen: _Seen,
+    report: Report,
+    rebuild: bool,
+) -> _Pending | None:
+    """Parse and chunk one file; None when it is unchanged (LoaderError when it cannot be)."""
+    if path.suffix.lower() not in SUPPORTED:
+        raise LoaderError(f"unsupported file type {path.suffix or '(none)'}")
+    parsed = load(path)
+    crash_point("after_parse")
+    seen.claim(path, parsed)
+    doc_id = parsed.meta.doc_id
+    rec = existing.get(doc_id)
+    if rec and rec.content_hash == parsed.content_hash and not rebuild:
+        report.unchanged.append(doc_id)
+        return None
+    dropped: list[str] = []
+    chunks = chunk_blocks(parsed.meta, parsed.blocks, dropped=dropped)
+    if injected := len(dropped):
+        report.warnings.append(
+            {
+                "path": str(path),
+                "warning": f"{injected} instruction-like sentence"
+                f"{'s' if injected > 1 else ''} not indexed",
+            }
+        )
+    if not chunks:
+        raise LoaderError("no text to index")
+    old = idx.doc_chunk_ids(doc_id)
+    new = chunks if rebuild else [c for c in chunks if c.id not in old]
+    return _Pending(parsed, chunks, old, new, rec is not None)
 
 
 class _Writer:
