@@ -29,7 +29,7 @@ import numpy as np
 
 from citeline.config import PROJECT_ROOT, Settings
 from citeline.embcache import default_cache_dir
-from citeline.store import DocumentWrite, Index
+from citeline.store import DocumentWrite, Index, codec
 from citeline.types import Chunk, DocMeta
 from eval.beir import open_embedder
 from ingest.chunking import chunk_blocks, chunk_id
@@ -140,7 +140,7 @@ def _variant(
     vecs: dict[str, np.ndarray] = {}
     svecs: dict[str, bytes] = {}
     for c in doc.chunks:
-        sv = np.frombuffer(sent_vecs[c.id], dtype=np.float32).reshape(len(c.sentences), -1)
+        sv = codec.decode(sent_vecs[c.id], rows=len(c.sentences))
         keep = list(range(len(c.sentences)))
         if len(keep) >= 3:
             keep.pop(n % len(keep))
@@ -152,7 +152,7 @@ def _variant(
         v = vectors[c.id]
         vecs[cid] = _unit(v + rng.normal(0, NOISE, v.shape))
         s = sv[keep]
-        svecs[cid] = np.ascontiguousarray(_unit(s + rng.normal(0, NOISE, s.shape))).tobytes()
+        svecs[cid] = codec.encode(_unit(s + rng.normal(0, NOISE, s.shape)))
     digest = hashlib.sha256(f"{doc.content_hash}~v{n}".encode()).hexdigest()
     return Doc(meta, digest, chunks), vecs, svecs
 

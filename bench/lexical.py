@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from citeline.config import Settings
-from citeline.store import DocumentWrite, Index
+from citeline.store import DocumentWrite, Index, codec
 from citeline.types import Chunk
 
 DEFAULT_SHARES = (1.0, 0.2, 0.1, 0.05, 0.02)
@@ -41,7 +41,7 @@ def _placeholder_writes(docs: Sequence[tuple[str, list[Chunk]]]) -> list[Documen
     out: list[DocumentWrite] = []
     for digest, chunks in docs:
         vecs = {c.id: unit for c in chunks}
-        sents = {c.id: np.tile(unit, (len(c.sentences), 1)).tobytes() for c in chunks}
+        sents = {c.id: codec.encode(np.tile(unit, (len(c.sentences), 1))) for c in chunks}
         out.append(DocumentWrite(chunks[0].doc, digest, chunks, vecs, sents))
     return out
 
@@ -85,7 +85,7 @@ def _bench_chunks(n: int) -> list[tuple[str, list[Chunk]]]:
         d = docs[i % len(docs)]
         if i >= len(docs):  # a variant: own id and title, one sentence dropped per chunk
             vecs = {c.id: unit for c in d.chunks}
-            sents = {c.id: np.tile(unit, (len(c.sentences), 1)).tobytes() for c in d.chunks}
+            sents = {c.id: codec.encode(np.tile(unit, (len(c.sentences), 1))) for c in d.chunks}
             d = _variant(d, vecs, sents, i // len(docs), rng)[0]
         out.append((d.content_hash, d.chunks))
         total += len(d.chunks)
