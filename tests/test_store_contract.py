@@ -171,3 +171,14 @@ def test_a_file_of_a_newer_schema_is_refused(tmp_path: Path) -> None:
         conn.execute("UPDATE meta SET value='99' WHERE key='schema'")
     with pytest.raises(StoreUnavailableError, match="schema version 99"):
         Catalog(path)
+
+
+def test_store_codec_round_trips_sentence_vectors() -> None:
+    from citeline.store import codec
+
+    rows = np.arange(12, dtype=np.float64).reshape(3, 4)
+    blob = codec.encode(rows)
+    assert len(blob) == 3 * 4 * 4 and codec.count(blob, 4) == 3
+    assert np.array_equal(codec.decode(blob, rows=3), rows.astype(np.float32))
+    assert np.array_equal(codec.decode(blob, dim=4), rows.astype(np.float32))
+    assert codec.decode(b"", rows=0).shape == (0, 0)
