@@ -16,6 +16,7 @@ from citeline import facets, gate
 from citeline.answerers import llm
 from citeline.config import Settings
 from citeline.conversation import Turn
+from citeline.environment import set_offline_defaults
 from citeline.errors import CitelineError
 from citeline.pipeline import Engine, answer, get_engine
 from citeline.render import conversation_markdown, esc
@@ -24,6 +25,7 @@ from citeline.types import DOC_TYPES, Answer
 from citeline.ui import landing, show_answer
 from ingest.sync import Report, add_upload
 
+set_offline_defaults()
 st.set_page_config(page_title="Citeline", page_icon="📑", layout="centered")
 AUDIENCES = {"clinician": "Healthcare professional", "patient": "Patient or carer"}
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from citeline.config import PROJECT_ROOT
+from citeline.environment import set_offline_defaults
 
 # key, label, target test (None: informative), target text
 TARGETS: list[tuple[str, str, Any, str]] = [
@@ -81,6 +82,7 @@ def table(out: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    set_offline_defaults()
     from bench import ingest, latency, verify
     from bench.data import SHARED_DATA, WORK_DIR
 

@@ -2,7 +2,7 @@
 
 Texts: NFCorpus and SciFact abstracts, MedQuAD answers and the guideline PDFs, chunked by
 `ingest.chunking.chunk_blocks` (PDFs loaded by `ingest.loaders.load`), embedded by
-`ingest.sync._embed` (chunk and sentence vectors) through the embedding cache of
+`ingest.embed.embed_chunks` (chunk and sentence vectors) through the embedding cache of
 `citeline.embcache` (keyed by text hash: only the first run encodes), and written with
 `citeline.store.Index.replace_documents` into a CITELINE_HOME of their own. Nothing of the texts
 is copied into the repository; built indexes live in a gitignored work folder.
@@ -29,12 +29,12 @@ import numpy as np
 
 from citeline.config import PROJECT_ROOT, Settings
 from citeline.embcache import default_cache_dir
-from citeline.store import DocumentWrite, Index
+from citeline.store import DocumentWrite, Index, codec
 from citeline.types import Chunk, DocMeta
 from eval.beir import open_embedder
 from ingest.chunking import chunk_blocks, chunk_id
+from ingest.embed import embed_chunks
 from ingest.loaders import Block, load
-from ingest.sync import _embed
 
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 WORK_DIR = PROJECT_ROOT / ".citeline-bench"
@@ -140,7 +140,7 @@ def _variant(
     vecs: dict[str, np.ndarray] = {}
     svecs: dict[str, bytes] = {}
     for c in doc.chunks:
-        sv = np.frombuffer(sent_vecs[c.id], dtype=np.float32).reshape(len(c.sentences), -1)
+        sv = codec.decode(sent_vecs[c.id], rows=len(c.sentences))
         keep = list(range(len(c.sentences)))
         if len(keep) >= 3:
             keep.pop(n % len(keep))
@@ -152,7 +152,7 @@ def _variant(
         v = vectors[c.id]
         vecs[cid] = _unit(v + rng.normal(0, NOISE, v.shape))
         s = sv[keep]
-        svecs[cid] = np.ascontiguousarray(_unit(s + rng.normal(0, NOISE, s.shape))).tobytes()
+        svecs[cid] = codec.encode(_unit(s + rng.normal(0, NOISE, s.shape)))
     digest = hashlib.sha256(f"{doc.content_hash}~v{n}".encode()).hexdigest()
     return Doc(meta, digest, chunks), vecs, svecs
 
@@ -202,7 +202,7 @@ def build_index(
                 if budget_s is not None and time.perf_counter() - t0 > budget_s:
                     partial = True
                     break
-                batch.append((doc.meta, doc.content_hash, doc.chunks, vecs, svecs))
+                batch.append(DocumentWrite(doc.meta, doc.content_hash, doc.chunks, vecs, svecs))
             total += len(doc.chunks)
             sentences += sum(len(c.sentences) for c in doc.chunks)
             real += 0 if copy else len(doc.chunks)
@@ -257,7 +257,7 @@ def embed_documents(
     embedder = open_embedder(settings, cache or default_cache_dir())
     try:
         chunks = [c for d in docs for c in d.chunks]
-        vectors, sent_vecs = _embed(embedder, chunks, 2048, None)
+        vectors, sent_vecs = embed_chunks(embedder, chunks, 2048, None)
         return vectors, sent_vecs, embedder.encoded
     finally:
         embedder.close()

@@ -20,8 +20,9 @@ from typing import Any
 from citeline.config import PROJECT_ROOT, Settings
 from citeline.embeddings import get_embedder
 from ingest.chunking import chunk_blocks
+from ingest.embed import embed_text
 from ingest.loaders import load
-from ingest.sync import discover, embed_text, sync
+from ingest.sync import discover, sync
 
 
 def main(argv: list[str] | None = None) -> int:

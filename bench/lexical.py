@@ -5,7 +5,7 @@
 
 `quality`: BM25-only nDCG@10 / Recall@100 of `Index.lexical_search` (through `rank(mode="bm25")`,
 as `python -m eval beir --retriever bm25`) on one qrels split, for each share of
-`store.LEXICAL_MAX_DF_SHARE` (1 = every term, today's search). Lexical search reads no vectors,
+`Tuning.lexical_max_df_share` of the index (1 = every term, today's search). Lexical search reads no vectors,
 so the index is written with placeholder unit vectors: nothing is encoded. Refuses the test split.
 
 `latency`: `Index.lexical_search` at `--chunks` chunks (the real NFCorpus, SciFact and MedQuAD
@@ -27,9 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from citeline import store
 from citeline.config import Settings
-from citeline.store import DocumentWrite, Index
+from citeline.store import DocumentWrite, Index, codec
 from citeline.types import Chunk
 
 DEFAULT_SHARES = (1.0, 0.2, 0.1, 0.05, 0.02)
@@ -42,8 +41,8 @@ def _placeholder_writes(docs: Sequence[tuple[str, list[Chunk]]]) -> list[Documen
     out: list[DocumentWrite] = []
     for digest, chunks in docs:
         vecs = {c.id: unit for c in chunks}
-        sents = {c.id: np.tile(unit, (len(c.sentences), 1)).tobytes() for c in chunks}
-        out.append((chunks[0].doc, digest, chunks, vecs, sents))
+        sents = {c.id: codec.encode(np.tile(unit, (len(c.sentences), 1))) for c in chunks}
+        out.append(DocumentWrite(chunks[0].doc, digest, chunks, vecs, sents))
     return out
 
 
@@ -67,7 +66,7 @@ def quality(folder: Path, split: str, shares: Sequence[float]) -> list[dict[str,
     with temporary_index(Settings.from_env()) as index:
         _write(index, writes)
         for share in shares:
-            store.LEXICAL_MAX_DF_SHARE = share
+            index.tune(lexical_max_df_share=share)
             runs = {q: to_docs(index.lexical_search(ds.queries[q], 300), chunk_doc) for q in qids}
             rows.append({"share": share, **evaluate(runs, ds.qrels)})
     return rows
@@ -86,7 +85,7 @@ def _bench_chunks(n: int) -> list[tuple[str, list[Chunk]]]:
         d = docs[i % len(docs)]
         if i >= len(docs):  # a variant: own id and title, one sentence dropped per chunk
             vecs = {c.id: unit for c in d.chunks}
-            sents = {c.id: np.tile(unit, (len(c.sentences), 1)).tobytes() for c in d.chunks}
+            sents = {c.id: codec.encode(np.tile(unit, (len(c.sentences), 1))) for c in d.chunks}
             d = _variant(d, vecs, sents, i // len(docs), rng)[0]
         out.append((d.content_hash, d.chunks))
         total += len(d.chunks)
@@ -107,12 +106,12 @@ def latency(n: int, shares: Sequence[float], per_source: int) -> dict[str, Any]:
         times: dict[float, list[float]] = {s: [] for s in shares}
         for q in qs[:6]:  # warm-up: page cache, term shares
             for s in shares:
-                store.LEXICAL_MAX_DF_SHARE = s
+                index.tune(lexical_max_df_share=s)
                 index.lexical_search(q, 40)
         for i, q in enumerate(qs):
             order = list(shares[i % len(shares) :]) + list(shares[: i % len(shares)])
             for s in order:
-                store.LEXICAL_MAX_DF_SHARE = s
+                index.tune(lexical_max_df_share=s)
                 t = time.perf_counter()
                 index.lexical_search(q, 40)  # settings.candidates
                 times[s].append((time.perf_counter() - t) * 1000)

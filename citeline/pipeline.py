@@ -33,8 +33,9 @@ from citeline.question import (
     stems_of,
 )
 from citeline.render import filters_text
-from citeline.retrieve import Retrieval, coverage, plain_text, search, select
+from citeline.retrieve import Retrieval, search, select
 from citeline.safety import Screen, is_instruction, screen
+from citeline.scope import coverage, plain_text
 from citeline.store import Filters, Index, open_index, query_terms
 from citeline.text import normalize, stem, words
 from citeline.types import Answer, Claim, RemovedClaim

@@ -31,17 +31,6 @@ class DocMeta:
     audience: str = "all"
     source_path: str = ""
 
-    def to_chroma(self) -> dict[str, Any]:
-        """Flat metadata Chroma accepts (no None values)."""
-        return {
-            "doc_id": self.doc_id,
-            "title": self.title,
-            "publisher": self.publisher,
-            "year": self.year if self.year is not None else 0,
-            "type": self.type,
-            "audience": self.audience,
-        }
-
 
 @dataclass(frozen=True)
 class Chunk:

@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-import citeline  # noqa: F401  (sets the offline environment first)
+from citeline.environment import set_offline_defaults
 from citeline.errors import CitelineError
 from eval import run_cli
 
@@ -230,6 +230,7 @@ def _run_all(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    set_offline_defaults()
     parser = argparse.ArgumentParser(prog="python -m eval", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_beir(sub)

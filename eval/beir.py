@@ -1,7 +1,7 @@
 """`python -m eval beir DATASET_DIR`: nDCG@10, Recall@100 and MRR@10 of Citeline's retrieval on a
 BEIR-format folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv).
 
-The corpus goes through the app's own code: `ingest.chunking.chunk_blocks`, `ingest.sync._embed`
+The corpus goes through the app's own code: `ingest.chunking.chunk_blocks`, `ingest.embed.embed_chunks`
 (chunk vectors from `embed_text`, plus sentence vectors) and `citeline.store.Index`, in a
 temporary CITELINE_HOME; queries go through `citeline.retrieve.rank`. A document scores by its
 best chunk. Vectors come from the embedding cache, so only the first run pays for encoding.
@@ -33,8 +33,9 @@ from citeline.store import DocumentWrite, Index
 from citeline.types import Chunk, DocMeta
 from eval.metrics import evaluate
 from ingest.chunking import CHUNK_CHARS, chunk_blocks
+from ingest.embed import embed_chunks
 from ingest.loaders import Block
-from ingest.sync import _embed, tqdm_progress
+from ingest.sync import tqdm_progress
 
 Chunking = Literal["blocks", "doc"]
 # "langchain": the LangChain hybrid peer over the same index (eval/langchain_peer.py).
@@ -43,7 +44,7 @@ SPLITS = ("test", "dev", "train")
 # Chunks per candidate list. Recall@100 needs 100 distinct documents after best-chunk
 # aggregation, and a document has ~2.5 chunks of 900 characters; the app itself fuses 40.
 DEFAULT_DEPTH = 300
-# Texts per `_embed` call: large enough that the model's length-sorted batching pads little.
+# Texts per `embed_chunks` call: large enough that the model's length-sorted batching pads little.
 EMBED_BATCH = 2048
 K_OUT = 100  # documents kept per query (the deepest cut-off of the metrics)
 
@@ -144,14 +145,14 @@ def build_index(
     """Chunk, embed (through the cache) and write every document; returns chunk id -> doc id."""
     per_doc = [(d, make_chunks(ds, d, chunking)) for d in doc_ids]
     all_chunks = [c for _, chunks in per_doc for c in chunks]
-    vectors, sent_vecs = _embed(embedder, all_chunks, EMBED_BATCH, tqdm_progress(True))
+    vectors, sent_vecs = embed_chunks(embedder, all_chunks, EMBED_BATCH, tqdm_progress(True))
     items: list[DocumentWrite] = []
     for doc_id, chunks in per_doc:
         if not chunks:
             continue
         digest = hashlib.sha256("\x1f".join(ds.corpus[doc_id]).encode()).hexdigest()
         items.append(
-            (
+            DocumentWrite(
                 chunks[0].doc,
                 digest,
                 chunks,
@@ -216,15 +217,15 @@ def component_lists(
 
 
 @contextmanager
-def bm25_weights(weights: tuple[float, float, float] | None) -> Iterator[None]:
-    """Set the store's BM25 column weights for a block (it reads the constant at query time)."""
-    saved = store.BM25_WEIGHTS
+def bm25_weights(index: Index, weights: tuple[float, float, float] | None) -> Iterator[None]:
+    """Set the index's BM25 column weights for a block (a tunable of the index, `Tuning`)."""
+    saved = index.tuning
     if weights is not None:
-        store.BM25_WEIGHTS = weights
+        index.tune(bm25_weights=weights)
     try:
         yield
     finally:
-        store.BM25_WEIGHTS = saved
+        index.tuning = saved
 
 
 def fuse(
@@ -269,7 +270,7 @@ def run(folder: Path, opts: Options) -> dict[str, Any]:
     embedder = open_embedder(settings, opts.cache or default_cache_dir())
     timings: dict[str, float] = {"load": time.perf_counter() - t0}
     try:
-        with temporary_index(settings) as index, bm25_weights(opts.bm25_weights):
+        with temporary_index(settings) as index, bm25_weights(index, opts.bm25_weights):
             t = time.perf_counter()
             chunk_doc = build_index(index, ds, doc_ids, embedder, opts.chunking)
             timings["index"] = time.perf_counter() - t
@@ -355,7 +356,7 @@ def sweep(folder: Path, opts: Options) -> list[dict[str, Any]]:
                 index, ds, qids, qvecs, settings, opts.depth, ("dense", "sentence")
             )
             for title in SWEEP_TITLE:
-                with bm25_weights((title, section_weight, 1.0)):
+                with bm25_weights(index, (title, section_weight, 1.0)):
                     lex = component_lists(index, ds, qids, qvecs, settings, opts.depth, ("bm25",))
                 lists = {q: {**dense[q], **lex[q]} for q in qids}
                 for mode in ("dense", "sentence", "bm25"):

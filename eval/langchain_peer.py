@@ -4,7 +4,7 @@
 over `BM25Retriever` (langchain-community, rank_bm25's BM25Okapi, in memory) and the retriever of
 `langchain_chroma.Chroma` on the same Chroma collection, so the same chunks and the same vectors
 as Citeline's index. BM25 reads what Citeline's FTS reads for a chunk (title, section, text,
-`ingest.sync.embed_text`), tokenised as lowercase words (the default `str.split` would keep case
+`ingest.embed.embed_text`), tokenised as lowercase words (the default `str.split` would keep case
 and punctuation, a handicap no user would keep). The query is embedded by the same loaded model.
 The LangChain packages live only in this adapter.
 """

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import citeline  # noqa: F401  (sets the offline environment first)
+from citeline.environment import set_offline_defaults
 from citeline.errors import CitelineError
 from eval.scoring import METRICS, THRESHOLD_NAMES, Delta, compare
 from eval.suites import Suite, SuiteError, bundled_suites, load_suite, resolve_suite
@@ -197,6 +197,7 @@ def _print_deltas(
 
 def main(argv: list[str] | None = None) -> int:
     """Standalone entry (`python -m eval.run_cli run ...`) until eval/__main__.py wires it."""
+    set_offline_defaults()
     parser = argparse.ArgumentParser(prog="python -m eval")
     sub = parser.add_subparsers(dest="command", required=True)
     add_parser(sub)

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import sys
 from pathlib import Path
 
-import citeline  # noqa: F401  (sets the offline environment first)
 from citeline.config import Settings
+from citeline.environment import set_offline_defaults
 from citeline.errors import CitelineError
+from citeline.store import DatabaseError
 from ingest.sync import sync, tqdm_progress
 
 
 def main(argv: list[str] | None = None) -> int:
+    set_offline_defaults()
     parser = argparse.ArgumentParser(prog="python -m ingest", description=__doc__)
     parser.add_argument("paths", nargs="*", type=Path, help="files or folders (default: corpus/)")
     parser.add_argument("--prune", action="store_true", help="remove documents no longer present")
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     except CitelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (OSError, sqlite3.Error) as exc:  # a full disk, a read-only or unreadable folder
+    except (OSError, DatabaseError) as exc:  # a full disk, a read-only or unreadable folder
         print(f"error: cannot write the index: {exc}", file=sys.stderr)
         return 2
     if args.json:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from citeline.text import normalize
-from ingest.chunking import is_reference_heading
-from ingest.loaders import Block
+from ingest.backmatter import is_reference_heading
+from ingest.document import Block
 
 _DROP = (
     "script",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,10 @@ import yaml
 from citeline.errors import LoaderError
 from citeline.text import normalize
 from citeline.types import DOC_TYPES, DocMeta
+from ingest.document import Block, ParsedDocument
+from ingest.html import parse_html
+from ingest.pdf import PARSER_VERSION, parse_pdf
 
-SUPPORTED = (".md", ".markdown", ".txt", ".pdf", ".html", ".htm")
 # Size limits: larger files are refused before they are read, so memory stays bounded. 10 MB of
 # text is ~1.5 million words, about 30 times the longest guideline we have seen (the 100-page CDC
 # opioid guideline is ~77,000 words); PDFs carry images, so they get more room.
@@ -23,24 +26,6 @@ MAX_TEXT_BYTES = 10 * 1024 * 1024
 MAX_PDF_BYTES = 100 * 1024 * 1024
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.DOTALL)
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
-
-
-@dataclass
-class Block:
-    """Text under one heading path; `top` is the top-level section a chunk must not cross."""
-
-    top: str
-    path: str
-    text: str
-    page: int | None = None
-
-
-@dataclass
-class ParsedDocument:
-    meta: DocMeta
-    blocks: list[Block]
-    content_hash: str  # bytes and metadata: a change of either re-ingests the document
-    raw_hash: str  # bytes only: finds the same file under two names
 
 
 def slug(text: str) -> str:
@@ -64,49 +49,24 @@ def load(path: Path, overrides: dict[str, Any] | None = None) -> ParsedDocument:
 
 def _load(path: Path, overrides: dict[str, Any] | None) -> ParsedDocument:
     suffix = path.suffix.lower()
-    if suffix not in SUPPORTED:
-        raise LoaderError(
-            f"unsupported file type {suffix or '(none)'}; use one of {', '.join(SUPPORTED)}"
-        )
+    fmt = format_for(suffix)
     try:
         size = path.stat().st_size
     except OSError as exc:
         raise LoaderError(f"cannot read: {exc.strerror}") from exc
     if size == 0:
         raise LoaderError("empty file (0 bytes)")
-    limit = MAX_PDF_BYTES if suffix == ".pdf" else MAX_TEXT_BYTES
-    if size > limit:
+    if size > fmt.max_bytes:
         raise LoaderError(
-            f"file too large ({size / 2**20:.0f} MB; the limit is {limit // 2**20} MB)"
+            f"file too large ({size / 2**20:.0f} MB; the limit is {fmt.max_bytes // 2**20} MB)"
         )
     try:
         raw = path.read_bytes()
     except OSError as exc:  # a folder named x.md, a file gone since it was listed
         raise LoaderError(f"cannot read: {exc.strerror}") from None
     raw_hash = hashlib.sha256(raw).hexdigest()
-
-    parser = ""  # a parser version in the hash re-ingests files when their reading changes
-    if suffix == ".pdf":
-        from ingest.pdf import PARSER_VERSION, parse_pdf
-
-        file_meta, blocks = parse_pdf(raw)
-        front: dict[str, Any] = {}
-        parser = PARSER_VERSION
-    elif suffix in (".html", ".htm"):
-        from ingest.html import parse_html
-
-        file_meta, blocks = parse_html(_decode(raw))
-        front = {}
-    else:
-        text = _decode(raw)
-        front, body = split_front_matter(text)
-        first = next((m.group(2) for ln in body.splitlines() if (m := _HEADING.match(ln))), "")
-        file_meta = {"title": normalize(first)} if first else {}
-        blocks = (
-            parse_markdown(body)
-            if suffix != ".txt" or _looks_like_markdown(body)
-            else parse_plain(body)
-        )
+    file_meta, front, blocks = fmt.read(raw)
+    parser = fmt.version  # a parser version in the hash re-ingests files when their reading changes
     # Letters or digits, as chunking needs them: "#", "---" or "..." alone is not text.
     if not any(ch.isalnum() for b in blocks for ch in b.text):
         raise LoaderError("no extractable text (scanned or empty document?)")
@@ -282,3 +242,60 @@ def parse_plain(text: str) -> list[Block]:
     """Plain text: one section; paragraphs kept."""
     body = text.strip()
     return [Block(top="Text", path="Text", text=body)] if body else []
+
+
+# -- format parsers, registered by suffix -------------------------------------------------------
+Reader = Callable[[bytes], tuple[dict[str, Any], dict[str, Any], list[Block]]]
+
+
+@dataclass(frozen=True)
+class Format:
+    """How one kind of file is read: bytes in, (file metadata, front matter, blocks) out."""
+
+    read: Reader
+    max_bytes: int = MAX_TEXT_BYTES
+    version: str = ""  # in the content hash: a new version re-ingests the files it reads
+
+
+def _text_reader(markdown: bool) -> Reader:
+    def read(raw: bytes) -> tuple[dict[str, Any], dict[str, Any], list[Block]]:
+        front, body = split_front_matter(_decode(raw))
+        first = next((m.group(2) for ln in body.splitlines() if (m := _HEADING.match(ln))), "")
+        file_meta = {"title": normalize(first)} if first else {}
+        as_markdown = markdown or _looks_like_markdown(body)
+        return file_meta, front, parse_markdown(body) if as_markdown else parse_plain(body)
+
+    return read
+
+
+def _read_pdf(raw: bytes) -> tuple[dict[str, Any], dict[str, Any], list[Block]]:
+    file_meta, blocks = parse_pdf(raw)
+    return file_meta, {}, blocks
+
+
+def _read_html(raw: bytes) -> tuple[dict[str, Any], dict[str, Any], list[Block]]:
+    file_meta, blocks = parse_html(_decode(raw))
+    return file_meta, {}, blocks
+
+
+_MARKDOWN = Format(_text_reader(markdown=True))
+_HTML = Format(_read_html)
+FORMATS: dict[str, Format] = {
+    ".md": _MARKDOWN,
+    ".markdown": _MARKDOWN,
+    ".txt": Format(_text_reader(markdown=False)),
+    ".pdf": Format(_read_pdf, MAX_PDF_BYTES, PARSER_VERSION),
+    ".html": _HTML,
+    ".htm": _HTML,
+}
+SUPPORTED = tuple(FORMATS)
+
+
+def format_for(suffix: str) -> Format:
+    """The parser of a file suffix (LoaderError naming the supported ones for any other)."""
+    fmt = FORMATS.get(suffix.lower())
+    if fmt is None:
+        raise LoaderError(
+            f"unsupported file type {suffix or '(none)'}; use one of {', '.join(SUPPORTED)}"
+        )
+    return fmt

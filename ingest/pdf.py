@@ -13,7 +13,7 @@ from typing import Any
 
 from citeline.errors import LoaderError
 from citeline.text import normalize
-from ingest.loaders import Block
+from ingest.document import Block
 from ingest.pdflines import Line, body_font, page_lines
 from ingest.pdflists import assemble, paragraphs
 from ingest.pdfsections import find_headings, page_blocks, printed_title

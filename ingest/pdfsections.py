@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ingest.loaders import Block
+from ingest.document import Block
 from ingest.pdflines import BodyFont, Line, family, is_heading
 
 MAX_HEADING_LINES = 3

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 from filelock import FileLock, Timeout
 
@@ -25,65 +23,14 @@ from citeline.errors import (
     UploadTooLargeError,
 )
 from citeline.faults import crash_point
-from citeline.store import Index, open_index
+from citeline.store import DatabaseError, DocumentRecord, Index, open_index
 from citeline.types import Chunk
 from ingest.chunking import chunk_blocks
+from ingest.embed import Progress, embed_chunks
 from ingest.loaders import SUPPORTED, ParsedDocument, load
+from ingest.report import Report
 
 SKIP_NAMES = ("readme", "license", "changelog")
-
-# Progress of the embedding: (texts embedded so far, texts known so far) after each batch.
-Progress = Callable[[int, int], None]
-
-
-@dataclass
-class Report:
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    failed: list[dict[str, str]] = field(default_factory=list)
-    warnings: list[dict[str, str]] = field(default_factory=list)
-    chunks: int = 0
-    embedded: int = 0
-    section_changes: dict[str, dict[str, list[str]]] = field(default_factory=dict)
-    repaired: dict[str, int] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "added": self.added,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "removed": self.removed,
-            "failed": self.failed,
-            "warnings": self.warnings,
-            "chunks": self.chunks,
-            "embedded": self.embedded,
-            "section_changes": self.section_changes,
-            "repaired": self.repaired,
-        }
-
-    def summary(self) -> str:
-        lines = [
-            f"added {len(self.added)}, updated {len(self.updated)}, unchanged {len(self.unchanged)}, "
-            f"removed {len(self.removed)}, failed {len(self.failed)}; "
-            f"{self.chunks} chunks in the index, {self.embedded} embedded in this run"
-        ]
-        for doc in self.added:
-            lines.append(f"  + {doc}")
-        for doc in self.updated:
-            ch = self.section_changes.get(doc, {})
-            parts = [f"{k} sections: {', '.join(v)}" for k, v in ch.items() if v]
-            lines.append(f"  ~ {doc}" + (f" ({'; '.join(parts)})" if parts else ""))
-        for doc in self.removed:
-            lines.append(f"  - {doc}")
-        for f in self.failed:
-            lines.append(f"  ! {f['path']}: {f['error']}")
-        for w in self.warnings:
-            lines.append(f"  ? {w['path']}: {w['warning']}")
-        if any(self.repaired.values()):
-            lines.append(f"  repaired after an interrupted run: {self.repaired}")
-        return "\n".join(lines)
 
 
 def discover(paths: Sequence[Path]) -> tuple[list[Path], list[dict[str, str]]]:
@@ -143,7 +90,7 @@ def add_upload(
         elif side.exists():
             side.unlink()
         report = sync([path], settings, progress=progress)
-    except (OSError, sqlite3.Error, CitelineError) as exc:  # e.g. a full disk: say so, keep nothing
+    except (OSError, DatabaseError, CitelineError) as exc:  # e.g. a full disk: say so, keep nothing
         _remove(path, side)
         if isinstance(exc, CitelineError):
             raise
@@ -157,11 +104,6 @@ def _remove(*paths: Path) -> None:
     for p in paths:
         with contextlib.suppress(OSError):
             p.unlink(missing_ok=True)
-
-
-def embed_text(chunk: Chunk) -> str:
-    """What the dense index embeds: the title and section give a short chunk its context."""
-    return f"{chunk.doc.title}. {chunk.section}. {chunk.text}"
 
 
 class Lock:
@@ -226,8 +168,10 @@ def sync(
     embedder: Embedder | None = None,
     index: Index | None = None,
     progress: Progress | None = None,
+    group_texts: int = GROUP_TEXTS,
 ) -> Report:
-    """Bring the index in line with the files under `paths`.
+    """Bring the index in line with the files under `paths` (`group_texts`: texts embedded
+    together, see GROUP_TEXTS).
 
     `rebuild` re-chunks and re-embeds every document and removes the ones not under `paths`,
     one document at a time: readers keep answering from the old version of each document until
@@ -239,52 +183,75 @@ def sync(
     with Lock(settings.home_path), _writing(settings, index) as idx:
         report.repaired = idx.reconcile()
         existing = idx.documents()
-        writer = _Writer(idx, embedder, settings, report, progress)
-        seen_ids: dict[str, str] = {}
-        seen_raw: dict[str, str] = {}
+        writer = _Writer(idx, embedder, settings, report, progress, group_texts)
+        seen = _Seen()
         for path in files:
             try:
-                if path.suffix.lower() not in SUPPORTED:
-                    raise LoaderError(f"unsupported file type {path.suffix or '(none)'}")
-                parsed = load(path)
-                crash_point("after_parse")
-                doc_id = parsed.meta.doc_id
-                if doc_id in seen_ids:
-                    raise LoaderError(
-                        f"document id {doc_id!r} is already used by {seen_ids[doc_id]}"
-                    )
-                if parsed.raw_hash in seen_raw:
-                    raise LoaderError(f"same content as {seen_raw[parsed.raw_hash]}")
-                seen_ids[doc_id] = str(path)
-                seen_raw[parsed.raw_hash] = str(path)
-                rec = existing.get(doc_id)
-                if rec and rec.content_hash == parsed.content_hash and not rebuild:
-                    report.unchanged.append(doc_id)
-                    continue
-                dropped: list[str] = []
-                chunks = chunk_blocks(parsed.meta, parsed.blocks, dropped=dropped)
-                if injected := len(dropped):
-                    report.warnings.append(
-                        {
-                            "path": str(path),
-                            "warning": f"{injected} instruction-like sentence"
-                            f"{'s' if injected > 1 else ''} not indexed",
-                        }
-                    )
-                if not chunks:
-                    raise LoaderError("no text to index")
-                old = idx.doc_chunk_ids(doc_id)
-                new = chunks if rebuild else [c for c in chunks if c.id not in old]
-                writer.add(_Pending(parsed, chunks, old, new, rec is not None))
+                pending = _prepare(path, idx, existing, seen, report, rebuild)
+                if pending is not None:
+                    writer.add(pending)
             except LoaderError as exc:
                 report.failed.append({"path": str(path), "error": str(exc)})
         writer.flush()
         if prune or rebuild:
-            for doc_id in sorted(set(existing) - set(seen_ids)):
+            for doc_id in sorted(set(existing) - set(seen.ids)):
                 idx.remove_document(doc_id)
                 report.removed.append(doc_id)
         report.chunks = idx.stats()["chunks"]
     return report
+
+
+@dataclass
+class _Seen:
+    """The files of this run so far, by document id and by raw content hash."""
+
+    ids: dict[str, str] = field(default_factory=dict)
+    raw: dict[str, str] = field(default_factory=dict)
+
+    def claim(self, path: Path, parsed: ParsedDocument) -> None:
+        doc_id = parsed.meta.doc_id
+        if doc_id in self.ids:
+            raise LoaderError(f"document id {doc_id!r} is already used by {self.ids[doc_id]}")
+        if parsed.raw_hash in self.raw:
+            raise LoaderError(f"same content as {self.raw[parsed.raw_hash]}")
+        self.ids[doc_id] = str(path)
+        self.raw[parsed.raw_hash] = str(path)
+
+
+def _prepare(
+    path: Path,
+    idx: Index,
+    existing: dict[str, DocumentRecord],
+    seen: _Seen,
+    report: Report,
+    rebuild: bool,
+) -> _Pending | None:
+    """Parse and chunk one file; None when it is unchanged (LoaderError when it cannot be)."""
+    if path.suffix.lower() not in SUPPORTED:
+        raise LoaderError(f"unsupported file type {path.suffix or '(none)'}")
+    parsed = load(path)
+    crash_point("after_parse")
+    seen.claim(path, parsed)
+    doc_id = parsed.meta.doc_id
+    rec = existing.get(doc_id)
+    if rec and rec.content_hash == parsed.content_hash and not rebuild:
+        report.unchanged.append(doc_id)
+        return None
+    dropped: list[str] = []
+    chunks = chunk_blocks(parsed.meta, parsed.blocks, dropped=dropped)
+    if injected := len(dropped):
+        report.warnings.append(
+            {
+                "path": str(path),
+                "warning": f"{injected} instruction-like sentence"
+                f"{'s' if injected > 1 else ''} not indexed",
+            }
+        )
+    if not chunks:
+        raise LoaderError("no text to index")
+    old = idx.doc_chunk_ids(doc_id)
+    new = chunks if rebuild else [c for c in chunks if c.id not in old]
+    return _Pending(parsed, chunks, old, new, rec is not None)
 
 
 class _Writer:
@@ -297,8 +264,10 @@ class _Writer:
         settings: Settings,
         report: Report,
         progress: Progress | None,
+        group_texts: int = GROUP_TEXTS,
     ) -> None:
         self.idx, self.emb, self.settings, self.report = idx, embedder, settings, report
+        self.group_texts = group_texts
         self.progress = progress
         self.pending: list[_Pending] = []
         self.done = 0  # texts embedded so far in this run
@@ -307,7 +276,7 @@ class _Writer:
     def add(self, item: _Pending) -> None:
         self.pending.append(item)
         self.total += item.texts
-        if sum(p.texts for p in self.pending) >= GROUP_TEXTS:
+        if sum(p.texts for p in self.pending) >= self.group_texts:
             self.flush()
 
     def flush(self) -> None:
@@ -318,7 +287,7 @@ class _Writer:
         if new and self.emb is None:
             self.emb = get_embedder(self.settings.embed_model)
         start = self.done
-        vectors, sent_vecs = _embed(
+        vectors, sent_vecs = embed_chunks(
             self.emb, new, self.settings.embed_batch, lambda k, _: self._advance(start + k)
         )
         crash_point("after_embed")
@@ -347,37 +316,6 @@ class _Writer:
         self.done = done
         if self.progress:
             self.progress(self.done, self.total)
-
-
-def _embed(
-    emb: Embedder | None,
-    chunks: Sequence[Chunk],
-    batch: int,
-    progress: Progress | None = None,
-) -> tuple[dict[str, np.ndarray], dict[str, bytes]]:
-    """Chunk vectors and each chunk's sentence vectors (float32 bytes, one row per sentence).
-
-    The texts are embedded in order of length, so each model batch holds texts of similar
-    length (sentence-transformers pads a batch to its longest text)."""
-    if not chunks or emb is None:
-        return {}, {}
-    items = [embed_text(c) for c in chunks] + [s for c in chunks for s in c.sentences]
-    order = sorted(range(len(items)), key=lambda i: len(items[i]))
-    allv = np.zeros((len(items), emb.dim), dtype=np.float32)
-    for i in range(0, len(order), batch):
-        part = order[i : i + batch]
-        allv[part] = emb.embed([items[k] for k in part])
-        crash_point("embed_batch")
-        if progress:
-            progress(min(i + batch, len(items)), len(items))
-    vectors = {c.id: allv[i] for i, c in enumerate(chunks)}
-    sent_vecs: dict[str, bytes] = {}
-    pos = len(chunks)
-    for c in chunks:
-        n = len(c.sentences)
-        sent_vecs[c.id] = np.ascontiguousarray(allv[pos : pos + n], dtype=np.float32).tobytes()
-        pos += n
-    return vectors, sent_vecs
 
 
 def _section_changes(

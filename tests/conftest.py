@@ -16,6 +16,9 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
 
 from citeline.config import PROJECT_ROOT, Settings
+from citeline.environment import set_offline_defaults
+
+set_offline_defaults()  # the test process is an entry point too
 
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 CORPUS = PROJECT_ROOT / "corpus"

@@ -116,8 +116,10 @@ def _drop_dac() -> None:
 def main() -> None:
     import importlib
 
-    # citeline first (it sets the offline environment), then the heavy imports, once: every
-    # child inherits them.
+    from citeline.environment import set_offline_defaults
+
+    # The offline environment first, then the heavy imports, once: every child inherits them.
+    set_offline_defaults()
     for name in (
         "citeline",
         "chromadb",

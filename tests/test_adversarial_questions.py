@@ -104,11 +104,11 @@ def _snapshot(settings: Settings) -> dict[str, Any]:
     """Every passage (doc, section, page, text), the index stats and a digest of the passages."""
     idx = open_index(settings)
     try:
-        rows = (
-            idx._conn()
-            .execute("SELECT c.doc_id, c.section, c.page, c.text FROM chunks c ORDER BY c.id")
-            .fetchall()
-        )
+        chunks = idx.get_chunks(idx.audit().chunk_ids)
+        rows = [
+            (c.doc.doc_id, c.section, c.page, c.text)
+            for c, _ in (chunks[cid] for cid in sorted(chunks))
+        ]
         stats = idx.stats()
     finally:
         idx.close()

@@ -14,8 +14,8 @@ from citeline.embcache import CachedEmbedder
 from citeline.store import Index
 from eval.__main__ import main
 from ingest.chunking import chunk_blocks
+from ingest.embed import embed_chunks
 from ingest.loaders import Block
-from ingest.sync import _embed
 from tests.conftest import shared_data
 from tests.fakes import HashEmbedder
 
@@ -51,7 +51,7 @@ def _write(index: Index, emb: HashEmbedder, docs: dict[str, str]) -> None:
     for doc_id, text in docs.items():
         meta = DocMeta(doc_id=doc_id, title=doc_id.title())
         chunks = chunk_blocks(meta, [Block(top="", path="", text=text)], chunk_chars=60)
-        vectors, sent_vecs = _embed(emb, chunks, 64, None)
+        vectors, sent_vecs = embed_chunks(emb, chunks, 64, None)
         items.append((meta, text, chunks, vectors, sent_vecs))
     index.replace_documents(items)
 
@@ -72,7 +72,7 @@ def test_replace_documents_writes_and_replaces_many_in_one_pass(tmp_path: Path) 
     assert index.version() == 1  # one transaction for both documents
     _write(index, emb, {"kale": "Kale contains calcium. Calcium builds bones."})
     new = set(index.doc_chunk_ids("kale"))
-    chroma = index._chroma_all_ids(index._collection)
+    chroma = index.audit().dense
     assert old.isdisjoint(new) and new <= chroma and not (old & chroma)  # stale vectors deleted
     assert index.documents().keys() == {"kale", "statin"}
     top = index.lexical_search("calcium bones", 5)

@@ -92,7 +92,6 @@ def test_lexical_search_leaves_out_common_terms(
     every chunk is left out of the FTS query next to a rare one, kept when it is all there is,
     and the shares are recomputed after a write."""
     from bench.lexical import _placeholder_writes, _write
-    from citeline import store
     from citeline.config import Settings
     from citeline.store import Index
     from citeline.types import DocMeta
@@ -108,10 +107,10 @@ def test_lexical_search_leaves_out_common_terms(
     index = Index(Settings.from_env(home=tmp_path / "home", chroma_url=""), create=True)
     try:
         _write(index, _placeholder_writes(docs))
-        monkeypatch.setattr(store, "LEXICAL_MAX_DF_SHARE", 1.0)
+        index.tune(lexical_max_df_share=1.0)
         every = index.lexical_search("colitis mesalazine", 50)
         assert len(every) == 50  # rows with "colitis" alone fill the list
-        monkeypatch.setattr(store, "LEXICAL_MAX_DF_SHARE", 0.2)
+        index.tune(lexical_max_df_share=0.2)
         rare = index.lexical_search("colitis mesalazine", 50)
         assert sorted(c for c, _ in rare) == sorted(c for c, _ in every[:3])
         assert {index.get_chunks([c])[c][0].doc.doc_id for c, _ in rare} == {

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from ingest.chunking import (
-    chunk_blocks,
+from ingest.backmatter import (
     in_reference_section,
     is_citation_entry,
     is_reference_heading,
     strip_citations,
 )
+from ingest.chunking import chunk_blocks
 from ingest.loaders import Block, ParsedDocument, load
 from ingest.pdf import _join_continuations, _segments
 from tests.conftest import shared_data

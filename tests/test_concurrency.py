@@ -91,10 +91,10 @@ def clean_state(src: Path) -> dict[str, tuple[str, frozenset[str]]]:
 def chunk_texts(home: Path) -> dict[str, tuple[str, str]]:
     idx = open_index(Settings.from_env(home=home))
     try:
-        rows = idx._conn().execute("SELECT id, doc_id, text FROM chunks").fetchall()
+        rows = idx.audit().rows
     finally:
         idx.close()
-    return {r[0]: (r[1], r[2]) for r in rows}
+    return {r.id: (r.doc_id, r.text) for r in rows}
 
 
 @dataclass

@@ -72,23 +72,22 @@ def snapshot(home: Path) -> Snapshot:
     opened once by this process: read a copy when the folder will change afterwards."""
     idx = open_index(Settings.from_env(home=home))
     try:
-        conn = idx._conn()
-        rows = conn.execute("SELECT id, doc_id, text, sentences FROM chunks").fetchall()
+        audit = idx.audit()
         by_doc: dict[str, set[str]] = {}
-        for cid, doc_id, _, _ in rows:
-            by_doc.setdefault(doc_id, set()).add(cid)
+        for r in audit.rows:
+            by_doc.setdefault(r.doc_id, set()).add(r.id)
         docs = {
             d: (rec.content_hash, frozenset(by_doc.get(d, set())))
             for d, rec in idx.documents().items()
         }
         return Snapshot(
             docs=docs,
-            chunks=[r[0] for r in rows],
-            fts=[r[0] for r in conn.execute("SELECT chunk_id FROM chunks_fts")],
-            texts={r[0]: r[2] for r in rows},
-            dense=idx._chroma_all_ids(idx._collection),
+            chunks=audit.chunk_ids,
+            fts=list(audit.lexical),
+            texts={r.id: r.text for r in audit.rows},
+            dense=set(audit.dense),
             sentences=sentence_vector_ids(idx),
-            expected_sentences={f"{r[0]}:{i}" for r in rows for i in range(len(json.loads(r[3])))},
+            expected_sentences={f"{r.id}:{i}" for r in audit.rows for i in range(len(r.sentences))},
         )
     finally:
         idx.close()

@@ -69,22 +69,24 @@ def encrypted_pdf(path: Path) -> None:
 def sentence_vector_ids(idx: Index) -> set[str]:
     """ "<chunk id>:<i>" for every stored sentence vector: embedded mode keeps them in the chunk
     rows (SQLite, float32), server mode also in the server's sentence collection."""
-    if idx._sentences is not None:
-        return idx._chroma_all_ids(idx._sentences)
+    audit = idx.audit()
+    if audit.sentence_collection is not None:
+        return set(audit.sentence_collection)
     vector_bytes = 4 * EMBEDDING_DIM
-    rows = idx._conn().execute("SELECT id, length(sentence_vectors) FROM chunks")
+    rows = [(r.id, len(r.sentence_vectors)) for r in audit.rows]
     return {f"{cid}:{i}" for cid, n in rows for i in range(n // vector_bytes)}
 
 
 def index_state(settings: Settings) -> tuple[dict[str, str], set[str], set[str]]:
     idx = open_index(settings)
     docs = {k: v.content_hash for k, v in idx.documents().items()}
-    sql_ids = {r[0] for r in idx._conn().execute("SELECT id FROM chunks")}
-    fts_ids = {r[0] for r in idx._conn().execute("SELECT chunk_id FROM chunks_fts")}
-    chroma_ids = idx._chroma_all_ids(idx._collection)
+    audit = idx.audit()
+    sql_ids = set(audit.chunk_ids)
+    fts_ids = set(audit.lexical)
+    chroma_ids = set(audit.dense)
     sentence_chunks = {i.rsplit(":", 1)[0] for i in sentence_vector_ids(idx)}
     assert sentence_chunks == chroma_ids
-    assert not idx._chroma_client().list_collections()[1:], "one Chroma collection, no sentences"
+    assert not audit.collections[1:], "one Chroma collection, no sentences"
     assert sql_ids == fts_ids == chroma_ids, "dense, lexical and manifest agree"
     return docs, sql_ids, chroma_ids
 
@@ -124,8 +126,6 @@ def test_rebuild_reembeds_everything_while_readers_keep_the_library(
     """--rebuild starts over (re-chunks and re-embeds every document, drops the ones no longer
     given) without an empty window: a reader sees every document at every embedding step, and
     the result is exactly the chunk set of a clean ingest."""
-    import ingest.sync as sync_mod
-
     src = tmp_path / "src"
     src.mkdir()
     for i in range(6):
@@ -134,7 +134,7 @@ def test_rebuild_reembeds_everything_while_readers_keep_the_library(
     _, ids_before, _ = index_state(settings)
     (src / "doc5.md").unlink()
     # Groups of about two documents, so the rebuild commits in several steps.
-    monkeypatch.setattr(sync_mod, "GROUP_TEXTS", 8)
+    group_texts = 8
     seen: list[int] = []
     progress: list[tuple[int, int]] = []
 
@@ -142,7 +142,14 @@ def test_rebuild_reembeds_everything_while_readers_keep_the_library(
         progress.append((done, total))
         seen.append(len(open_index(settings).documents()))
 
-    report = sync([src], settings, embedder=embedder, rebuild=True, progress=reader_view)
+    report = sync(
+        [src],
+        settings,
+        embedder=embedder,
+        rebuild=True,
+        progress=reader_view,
+        group_texts=group_texts,
+    )
     assert sorted(report.updated) == [f"doc{i}" for i in range(5)] and report.removed == ["doc5"]
     assert report.embedded == len(ids_before) - 2, "every remaining chunk was embedded again"
     assert seen and min(seen) == 6, "a reader saw a partial library during the rebuild"
@@ -265,13 +272,14 @@ def test_an_older_index_loses_its_sentence_collection_at_the_next_ingest(
     the index answers the same before and after."""
     from citeline.pipeline import answer
     from citeline.store import SENTENCES_SUFFIX
+    from citeline.store.chroma import persistent_client
 
     src = tmp_path / "src"
     src.mkdir()
     write(src, "alpha", "Alpha therapy is recommended for adults. It is taken daily.")
     assert not sync([src], settings, embedder=embedder).failed
     idx = open_index(settings)
-    legacy = idx._chroma_client().get_or_create_collection(
+    legacy = persistent_client(settings.home_path).get_or_create_collection(
         settings.collection + SENTENCES_SUFFIX, embedding_function=None
     )
     legacy.add(ids=["x:0"], embeddings=[[0.1] * EMBEDDING_DIM])  # as an older version wrote

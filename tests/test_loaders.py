@@ -143,3 +143,16 @@ def test_real_pdf_keeps_page_numbers() -> None:
     assert min(pages) >= 1 and max(pages) <= 100 and len(pages) > 90
     chunks = chunk_blocks(doc.meta, doc.blocks)
     assert all(c.page for c in chunks)
+
+
+def test_loaders_every_supported_suffix_has_a_parser_and_others_fail_loudly() -> None:
+    from citeline.errors import LoaderError
+    from ingest.loaders import FORMATS, SUPPORTED, format_for
+
+    assert SUPPORTED == (".md", ".markdown", ".txt", ".pdf", ".html", ".htm")
+    assert all(format_for(s) is FORMATS[s] for s in SUPPORTED)
+    assert format_for(".PDF") is FORMATS[".pdf"]
+    with pytest.raises(LoaderError, match=r"unsupported file type \.docx; use one of \.md, "):
+        format_for(".docx")
+    with pytest.raises(LoaderError, match=r"unsupported file type \(none\)"):
+        format_for("")

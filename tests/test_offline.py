@@ -100,6 +100,6 @@ def test_fresh_process_ingests_and_answers_offline(tmp_path: Path) -> None:
 def test_chroma_telemetry_is_off(settings: Settings) -> None:
     idx = open_index(settings, create=True)
     try:
-        assert idx._collection._client.get_settings().anonymized_telemetry is False
+        assert idx.audit().telemetry is False
     finally:
         idx.close()

@@ -1,5 +1,6 @@
 """The cap per document keeps one document from crowding out the others, but never leaves
-places empty when no other document can fill them (a library of one long guideline)."""
+places empty when no other document can fill them (a library of one long guideline). Unit tests:
+the real ingest path into the in-memory store (tests/fakes.py), no Chroma."""
 
 from __future__ import annotations
 
@@ -7,9 +8,8 @@ from pathlib import Path
 
 from citeline.config import Settings
 from citeline.retrieve import search
-from citeline.store import Index
 from ingest.sync import sync
-from tests.fakes import HashEmbedder
+from tests.fakes import HashEmbedder, InMemoryIndex
 
 SECTIONS = [
     "Naloxone should be offered when opioid dosages exceed 50 MME per day.",
@@ -20,7 +20,7 @@ SECTIONS = [
 ]
 
 
-def _library(tmp_path: Path, docs: dict[str, list[str]]) -> Settings:
+def _library(tmp_path: Path, docs: dict[str, list[str]]) -> tuple[Settings, InMemoryIndex]:
     src = tmp_path / "lib"
     src.mkdir()
     for doc_id, sections in docs.items():
@@ -29,14 +29,14 @@ def _library(tmp_path: Path, docs: dict[str, list[str]]) -> Settings:
             f"---\nid: {doc_id}\ntitle: {doc_id}\ntype: Guideline\n---\n# {doc_id}\n\n{body}"
         )
     settings = Settings(home=tmp_path / "home", top_k=4, max_per_doc=2)
-    report = sync([src], settings, embedder=HashEmbedder())
+    index = InMemoryIndex()
+    report = sync([src], settings, embedder=HashEmbedder(), index=index)  # type: ignore[arg-type]
     assert not report.failed
-    return settings
+    return settings, index
 
 
 def test_one_document_library_fills_every_place(tmp_path: Path) -> None:
-    settings = _library(tmp_path, {"guide": SECTIONS})
-    index = Index(settings)
+    settings, index = _library(tmp_path, {"guide": SECTIONS})
     passages = search(index, HashEmbedder(), "When should naloxone be offered?", settings).passages
     assert len(passages) == settings.top_k  # not max_per_doc
     assert [p.n for p in passages] == list(range(1, settings.top_k + 1))
@@ -50,8 +50,7 @@ def test_cap_holds_when_other_documents_fill_the_places(tmp_path: Path) -> None:
         "prison": ["Naloxone should be offered to people leaving prison."],
         "shelter": ["Shelters should have naloxone offered at the front desk."],
     }
-    settings = _library(tmp_path, {"guide": SECTIONS, **others})
-    index = Index(settings)
+    settings, index = _library(tmp_path, {"guide": SECTIONS, **others})
     passages = search(index, HashEmbedder(), "When should naloxone be offered?", settings).passages
     assert len(passages) == settings.top_k
     assert sum(p.doc.doc_id == "guide" for p in passages) <= settings.max_per_doc

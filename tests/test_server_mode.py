@@ -27,13 +27,14 @@ from citeline.config import PROJECT_ROOT, Settings
 from citeline.errors import ChromaServerError, ConfigError, IngestLockedError
 from citeline.faults import ENV as CRASH_ENV
 from citeline.pipeline import answer, get_engine
-from citeline.store import LEASE_KEY, STAMP_TTL, Index, index_exists, open_index
+from citeline.store import STAMP_TTL, Index, Tuning, index_exists, open_index
 from citeline.types import Chunk, DocMeta
 from ingest.sync import sync
 from tests.chroma_proxy import AuthProxy
 from tests.conftest import CORPUS, copy_corpus
 from tests.forkserver import Forker
 from tests.forkserver import child_env as base_env
+from tests.store_contract import StoreContract
 from tests.test_ingest_integration import check_front_matter_change
 
 pytestmark = [pytest.mark.server, pytest.mark.integration, pytest.mark.slow]
@@ -179,11 +180,11 @@ def check_cited(d: dict[str, Any]) -> None:
 def cache_state(idx: Index) -> tuple[dict[str, str], list[str], list[str], dict[str, bytes]]:
     """What a process serves from its local cache: documents, chunk ids, FTS ids, sentence
     vectors."""
-    conn = idx._conn()
     docs = {k: v.content_hash for k, v in idx.documents().items()}
-    chunks = sorted(r[0] for r in conn.execute("SELECT id FROM chunks"))
-    fts = sorted(r[0] for r in conn.execute("SELECT chunk_id FROM chunks_fts"))
-    vecs = dict(conn.execute("SELECT id, sentence_vectors FROM chunks").fetchall())
+    audit = idx.audit()
+    chunks = sorted(r.id for r in audit.rows)
+    fts = sorted(audit.lexical)
+    vecs = {r.id: r.sentence_vectors for r in audit.rows}
     return docs, chunks, fts, vecs
 
 
@@ -442,8 +443,9 @@ def test_restarts_with_more_than_1000_chunks_keep_answering(
         idx = open_index(writer)
         with idx.writer():
             idx.replace_documents(filler)
-        n_chunks = idx._collection.count()
-        assert n_chunks > 1000 and idx._sentences.count() > 1000, n_chunks
+        audit = idx.audit()
+        n_chunks = len(audit.dense)
+        assert n_chunks > 1000 and len(audit.sentence_collection or ()) > 1000, n_chunks
         idx.close()
 
         live = srv_settings(server, tmp_path / "live", coll)  # an app process that stays up
@@ -454,11 +456,11 @@ def test_restarts_with_more_than_1000_chunks_keep_answering(
         def still_answers(reader: Settings) -> None:
             assert comparable(answer(SEED, [], reader)) == before
             index = get_engine(reader).index
-            assert index._collection.count() == n_chunks
+            assert len(index.audit().dense) == n_chunks
             for cid, vec in samples:  # every part of the HNSW graph was loaded
                 assert index.dense_search(vec, 1)[0][0] == cid
                 # the server's sentence collection (the caches' source of sentence vectors)
-                sentence_id = index._query(index._sentences, vec, 1, None)[0][0]
+                sentence_id = index.nearest_sentences(vec, 1)[0][0]
                 assert sentence_id.rsplit(":", 1)[0] == cid
 
         server.stop()
@@ -533,17 +535,12 @@ def test_a_dead_server_gives_one_clear_error_line(tmp_path: Path) -> None:
 
 
 # -- one writer at a time ------------------------------------------------------------------------
-def _lease(server_index: Index) -> store._Lease | None:
-    assert server_index._server is not None
-    return store._Lease.parse(server_index._server.read_meta()[0].get(LEASE_KEY))
+def _lease(server_index: Any) -> store.Lease | None:
+    return server_index.audit().lease
 
 
-def _set_lease(server_index: Index, lease: store._Lease) -> None:
-    srv = server_index._server
-    assert srv is not None
-    meta, _ = srv.read_meta()
-    meta[LEASE_KEY] = lease.dump()
-    srv._write_meta(meta)
+def _set_lease(server_index: Any, lease: store.Lease) -> None:
+    server_index.manifest.set_lease(lease)
 
 
 def test_one_writer_at_a_time_across_homes(
@@ -567,25 +564,24 @@ def test_one_writer_at_a_time_across_homes(
         with pytest.raises(IngestLockedError), other.writer():
             pass
     assert _lease(holder) is None, "released"
-    assert holder._server is not None and holder._server.gens() == {}, "nothing was written"
+    assert holder.manifest.generations() == {}, "nothing was written"
 
     # A lease left by a dead process of this host is taken over at once.
     dead = subprocess.Popen(["true"])
     dead.wait()
-    _set_lease(holder, store._Lease("crashed", host, dead.pid, time.time() + 60))
+    _set_lease(holder, store.Lease("crashed", host, dead.pid, time.time() + 60))
     with other.writer():
-        assert _lease(other).owner == other._server.lease.owner  # type: ignore[union-attr]
+        assert _lease(other).owner == other.lease.held.owner  # type: ignore[union-attr]
     # Another host's live lease is respected; an expired one is not.
-    _set_lease(holder, store._Lease("remote", "elsewhere", 1, time.time() + 60))
+    _set_lease(holder, store.Lease("remote", "elsewhere", 1, time.time() + 60))
     with pytest.raises(IngestLockedError, match="on host elsewhere"), other.writer():
         pass
-    _set_lease(holder, store._Lease("remote", "elsewhere", 1, time.time() - 1))
+    _set_lease(holder, store.Lease("remote", "elsewhere", 1, time.time() - 1))
     with other.writer():
         pass
 
     # The lease is renewed while an ingest runs, and a writer that lost it commits nothing.
-    monkeypatch.setattr(store, "LEASE_RENEW", 0.2)
-    monkeypatch.setattr(store, "LEASE_TTL", 1.0)
+    other.tune(lease_renew=0.2, lease_ttl=1.0)
     item = filler_documents(1, 2, seed=3)[0]
     with other.writer():
         first = _lease(other)
@@ -593,11 +589,11 @@ def test_one_writer_at_a_time_across_homes(
         renewed = _lease(other)
         assert first is not None and renewed is not None and renewed.owner == first.owner
         assert renewed.expires > first.expires and not renewed.stale()
-        _set_lease(holder, store._Lease("thief", "elsewhere", 1, time.time() + 60))
+        _set_lease(holder, store.Lease("thief", "elsewhere", 1, time.time() + 60))
         time.sleep(0.5)
         with pytest.raises(IngestLockedError, match="lost the writer lease"):
             other.replace_documents([item])
-    assert other._server is not None and other._server.gens() == {}
+    assert other.manifest.generations() == {}
     assert _lease(holder).owner == "thief"  # type: ignore[union-attr]
 
 
@@ -615,7 +611,6 @@ def test_a_commit_cut_before_its_stamp_reaches_running_readers_at_the_next_inges
     reader = open_index(srv_settings(chroma_server, tmp_path / "r", coll))
     all_ids = {item[0].doc_id for item in items}
     assert set(reader.documents()) == all_ids
-    assert writer._server is not None
     gone, changed = items[0][0].doc_id, items[1][0].doc_id
 
     def next_ingest(name: str) -> dict[str, int]:
@@ -624,7 +619,7 @@ def test_a_commit_cut_before_its_stamp_reaches_running_readers_at_the_next_inges
             return nxt.reconcile()
 
     # What a killed removal leaves: the record deleted, no stamp bump.
-    writer._server.manifest.delete(ids=[gone])
+    writer.manifest.delete([gone])
     reader.refresh(force=True)
     assert set(reader.documents()) == all_ids, "the stamp did not move: the cache stays"
     assert next_ingest("next-1") == {"orphan_vectors": 2, "documents_missing_vectors": 0}
@@ -632,22 +627,15 @@ def test_a_commit_cut_before_its_stamp_reaches_running_readers_at_the_next_inges
     assert set(reader.documents()) == all_ids - {gone}
 
     # What a killed update leaves: the record rewritten with the next generation, no stamp bump.
-    record = writer._server.records([changed])[changed]
-    top = max(writer._server.gens().values())
-    writer._server.manifest.upsert(
-        ids=[changed],
-        embeddings=np.ones((1, 1), dtype=np.float32),
-        documents=[json.dumps({**record, "content_hash": "cut", "gen": top + 1})],
-        metadatas=[{"gen": top + 1}],
-    )
+    record = writer.manifest.records([changed])[changed]
+    top = max(writer.manifest.generations().values())
+    writer.manifest.put([{**record, "content_hash": "cut"}], top + 1)
     reader.refresh(force=True)
     assert reader.documents()[changed].content_hash == items[1][1]
     assert next_ingest("next-2") == {"orphan_vectors": 0, "documents_missing_vectors": 0}
     reader.refresh(force=True)
     assert reader.documents()[changed].content_hash == "cut"
-    assert reader._chroma_all_ids(reader._collection) == {
-        c.id for item in items[1:] for c in item[2]
-    }
+    assert reader.audit().dense == {c.id for item in items[1:] for c in item[2]}
 
 
 # -- kill -9 of a server-mode ingest -------------------------------------------------------------
@@ -670,8 +658,8 @@ POINTS = [
 def doc_versions(idx: Index) -> dict[str, tuple[str, frozenset[str]]]:
     """Each cached document's content hash and chunk ids."""
     chunks: dict[str, set[str]] = {}
-    for doc_id, cid in idx._conn().execute("SELECT doc_id, id FROM chunks"):
-        chunks.setdefault(doc_id, set()).add(cid)
+    for row in idx.audit().rows:
+        chunks.setdefault(row.doc_id, set()).add(row.id)
     return {
         d: (rec.content_hash, frozenset(chunks.get(d, ()))) for d, rec in idx.documents().items()
     }
@@ -682,21 +670,19 @@ def server_state(settings: Settings) -> tuple[dict[str, str], set[str]]:
     the manifest, both collections and the cache built from them."""
     idx = open_index(settings)
     try:
-        assert idx._server is not None
         docs, chunks, fts, _ = cache_state(idx)
-        records = idx._server.records(sorted(idx._server.gens()))
-        listed = {c[0] for r in records.values() for c in r["chunks"]}
-        dense = idx._chroma_all_ids(idx._collection)
-        sentence_ids = idx._chroma_all_ids(idx._sentences)
+        audit = idx.audit()
+        listed = {c[0] for r in audit.manifest.values() for c in r["chunks"]}
+        dense = audit.dense
+        sentence_ids = audit.sentence_collection
         per_chunk = {cid: len(ch.sentences) for cid, (ch, _) in idx.get_chunks(chunks).items()}
-        meta, _ = idx._server.read_meta()
-        top = max(idx._server.gens().values(), default=0)
+        top = max(idx.manifest.generations().values(), default=0)
     finally:
         idx.close()
     assert len(chunks) == len(set(chunks)) and chunks == fts, "no duplicates; FTS agrees"
     assert set(chunks) == listed == dense, "cache, manifest and dense collection agree"
     assert sentence_ids == {f"{c}:{i}" for c, n in per_chunk.items() for i in range(n)}
-    assert int(meta[store.VERSION_KEY]) >= top, "the stamp covers every generation"
+    assert audit.stamp is not None and audit.stamp >= top, "the stamp covers every generation"
     return docs, set(chunks)
 
 
@@ -744,3 +730,13 @@ def test_kill_9_of_a_server_ingest_converges(
         docs, chunks, fts, _ = cache_state(reader)
         assert (docs, set(chunks)) == expected and chunks == fts, point
         reader.close()
+
+
+# -- the store contract (tests/store_contract.py) on a server collection -------------------------
+class TestServerStore(StoreContract):
+    @pytest.fixture
+    def store(self, chroma_server: ChromaServer, tmp_path: Path) -> Iterator[Index]:
+        settings = srv_settings(chroma_server, tmp_path / "home", new_collection())
+        idx = open_index(settings, create=True, tuning=Tuning(lease_settle=0.05))
+        yield idx
+        idx.close()

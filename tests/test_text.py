@@ -33,8 +33,8 @@ def test_content_words_drop_stopwords_and_stem() -> None:
 
 
 def test_plain_drops_markup_scripts_and_search_operators_only() -> None:
-    from citeline.retrieve import plain_text as _plain
-    from citeline.retrieve import query_terms
+    from citeline.scope import plain_text as _plain
+    from citeline.store import query_terms
 
     assert _plain("<script>alert('x')</script> What is IBS?") == "What is IBS?"
     assert _plain('"IBS" OR * NEAR(') == "IBS"
@@ -50,7 +50,7 @@ def test_plain_drops_markup_scripts_and_search_operators_only() -> None:
 
 
 def test_coverage_rule_needs_a_large_share_or_a_large_loss() -> None:
-    from citeline.retrieve import Coverage
+    from citeline.scope import Coverage
 
     few = Coverage(["lost", "weight", "bowel", "habits", "i've"], ["i've"], 0.80)
     many = Coverage(["antibiotic", "community-acquired", "pneumonia"], ["pneumonia"], 0.80)
@@ -62,7 +62,7 @@ def test_coverage_rule_needs_a_large_share_or_a_large_loss() -> None:
 
 
 def test_coverage_rule_refuses_an_unknown_word_with_weak_retrieval() -> None:
-    from citeline.retrieve import Coverage
+    from citeline.scope import Coverage
 
     # "insulin" asked of an opioid guideline library: one unknown word in four, best passage 0.36
     insulin = Coverage(["insulin", "dose", "type", "diabetes"], ["insulin"], 0.90)

@@ -28,6 +28,7 @@ from citeline import prompts
 from citeline.citations import DraftSentence, parse_draft
 from citeline.config import Settings
 from citeline.conversation import Turn, resolve
+from citeline.errors import LLMError
 from citeline.retrieve import Retrieval
 from citeline.sections import section_for
 from citeline.text import content_words
@@ -52,14 +53,6 @@ _QUERY_PREFIX = re.compile(
     r"^\s*(standalone\s+(search\s+)?(query|question)|search\s+query|query|question)\s*:\s*",
     re.IGNORECASE,
 )
-
-
-class LLMError(Exception):
-    """The language model gave no usable answer; `reason` is the short why shown to users."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True)
