@@ -24,6 +24,7 @@ from playwright.sync_api import sync_playwright
 
 from citeline.config import PROJECT_ROOT, Settings
 from citeline.render import safe_url
+from citeline.sections import ORDER
 from citeline.store import open_index
 from tests.conftest import SHARED_DATA
 
@@ -206,6 +207,44 @@ def ask(page, question: str, timeout_ms: int = ANSWER_MS):  # type: ignore[no-un
     msgs = assistant_messages(page)
     assert msgs.count() == before + 1, f"expected {before + 1} answers, saw {msgs.count()}"
     return msgs.nth(before)
+
+
+def answer_after(page, action, timeout_ms: int = ANSWER_MS):  # type: ignore[no-untyped-def]
+    """Run `action` (a click that asks a question) and return the new assistant message."""
+    before = disclaimer_count(page)
+    action()
+    page.wait_for_function(
+        """([a, b, n]) => [...document.querySelectorAll('[data-testid="stChatMessage"]')]
+             .filter(m => m.querySelector('[data-testid="stChatMessageAvatarAssistant"]'))
+             .filter(m => m.innerText.includes(a) || m.innerText.includes(b)).length > n""",
+        arg=[CLINICIAN_DISCLAIMER, PATIENT_DISCLAIMER, before],
+        timeout=timeout_ms,
+    )
+    wait_idle(page, timeout_ms)
+    return assistant_messages(page).nth(before)
+
+
+# The answer's own headings: sections named from the clinical order (joined when one is short).
+FIXED_HEADINGS = {"References", "Professional disclaimer", "Disclaimer", "Follow-up questions"}
+SECTION_NAMES = [n.removeprefix("The ").lower() for n in ORDER]
+
+
+def section_headings(message) -> list[str]:  # type: ignore[no-untyped-def]
+    heads = [h.strip() for h in message.locator("h2").all_inner_texts()]
+    return [h for h in heads if h and h not in FIXED_HEADINGS]
+
+
+def section_rank(heading: str) -> int:
+    """The place in the clinical order of the first section a heading names (-1: none)."""
+    low = heading.lower()
+    found = [i for i, n in enumerate(SECTION_NAMES) if low.startswith(n)]
+    return found[0] if found else -1
+
+
+def suggestions(message, i: int) -> list[str]:  # type: ignore[no-untyped-def]
+    return [
+        t.strip() for t in message.locator(f'[class*="st-key-fu-{i}-"] button').all_inner_texts()
+    ]
 
 
 def verdict_text(message) -> str:  # type: ignore[no-untyped-def]
@@ -572,13 +611,38 @@ def test_e2e_conversation_citations_audience_and_screenshot(
     )
     assert marked >= len(entries), "each cited sentence is highlighted"
 
-    # 4. a follow-up is rewritten into a standalone search
+    # 3b. headings follow the clinical order; follow-up suggestions a clinician would click
+    headings = section_headings(first)
+    assert len(headings) >= 2, first.inner_text()
+    ranks = [section_rank(h) for h in headings]
+    assert -1 not in ranks and ranks == sorted(ranks), headings
+    offered = suggestions(first, 0)
+    assert offered, first.inner_text()
+    assert all(q.endswith("?") and q.lower() != SEED.lower() for q in offered), offered
+    names = "|".join(SECTION_NAMES)
+    raw = re.compile(rf"what do the guidelines say about ({names})\?$", re.I)
+    assert not any(raw.match(q) for q in offered), offered
+
+    # 4. a follow-up is rewritten into a standalone search, and its verdict answers it
     second = ask(pg, "what about probiotics?")
     searched = second.get_by_text("Searched for:")
     assert searched.is_visible(), second.inner_text()
     assert "probiotic" in searched.inner_text().lower()
     assert second.get_by_text(CLINICIAN_DISCLAIMER).is_visible()
     assert {lk["href"].rsplit("-", 2)[1] for lk in citation_links(second)} == {"1"}
+    second_verdict = verdict_text(second)
+    assert "probiotic" in second_verdict.lower(), second.inner_text()
+    assert CITED.search(second_verdict), second_verdict
+
+    # 4b. a second follow-up, asked by clicking one of the suggestions under the answer
+    offered = suggestions(second, 1)
+    assert offered, second.inner_text()
+    wait_rerun(pg)
+    third_fu = answer_after(pg, lambda: pg.locator(".st-key-fu-1-0 button").click())
+    assert offered[0] in user_messages(pg).nth(2).inner_text()
+    third_verdict = verdict_text(third_fu)
+    assert third_verdict and CITED.search(third_verdict), third_fu.inner_text()
+    assert section_headings(third_fu) or cited_bullets(third_fu) == [], third_fu.inner_text()
 
     # 5. feedback shows the choice made
     choice = first.get_by_text("You marked this answer helpful")
@@ -616,6 +680,23 @@ def test_e2e_conversation_citations_audience_and_screenshot(
     third = ask(pg, "Can stress upset my stomach?")
     assert third.get_by_text(PATIENT_DISCLAIMER).is_visible(), third.inner_text()
     assert CLINICIAN_DISCLAIMER not in third.inner_text()
+
+    # 8. filters that leave no document say so (patient information from a guideline society)
+    filters = sidebar.locator('[data-testid="stExpander"]').filter(has_text="Filters")
+    filters.locator("summary").first.click()
+    for label, option in (
+        ("Document type", "Patient information"),
+        ("Publisher", "American College of Gastroenterology"),
+    ):
+        box = sidebar.locator('[data-testid="stMultiSelect"]').filter(has_text=label)
+        box.locator("input").first.click()
+        pg.keyboard.type(option)
+        pg.keyboard.press("Enter")
+        wait_rerun(pg)
+        pg.keyboard.press("Escape")
+    empty = ask(pg, "Do probiotics help IBS?")
+    assert "No indexed document matches the filters" in empty.inner_text(), empty.inner_text()
+    assert "Patient information" in empty.inner_text(), "the active filters are shown"
 
     assert not foreign_links(pg, reference_urls(e2e_home))
     first.locator("h2", has_text="References").scroll_into_view_if_needed()

@@ -26,6 +26,11 @@ STRONGEST_SOURCE_MARGIN = 0.04
 NARROW_BULLETS = 3
 # A focused question (not an overview: "How should the meter be handled?") gets at most this many.
 FOCUSED_BULLETS = 4
+# An overview: bullets from further below the verdict, at most PER_SECTION per clinical section,
+# from sentences close to the question even when they do not repeat its words.
+BROAD_MARGIN = 0.9
+PER_SECTION = 3
+BROAD_MIN_SIMILARITY = 0.4
 
 _NEGATION = re.compile(
     r"\b(not|no|never|against|neither|nor|cannot|can't|isn't|aren't|doesn't|don't|without)\b", re.I
@@ -78,7 +83,12 @@ def compose(
             pool = [c for c in pool if mentions_main(intent, f"{c.text} {c.section} {c.doc.title}")]
         elif answers:
             pool = answers  # a narrow question is answered by what gives the property
-    if intent.subject:
+    if intent.broad:
+        # An overview ("Is there a link between gut health and mental health?") is answered
+        # by what the close passages say on each side of it (anxiety in IBS, the vagus nerve),
+        # which need not repeat the question's words; what is far from the question is not.
+        pool = [c for c in pool if c.about_context > 0 or c.similarity >= BROAD_MIN_SIMILARITY]
+    elif intent.subject:
         # A sentence whose sentence, section and title name nothing of the subject is filler.
         pool = [c for c in pool if c.about_context > 0]
     if intent.new_subject and intent.own:
@@ -89,7 +99,10 @@ def compose(
         return Composition(None, [], not_given)
     verdict = _pick_verdict(pool, intent)
     limit = NARROW_BULLETS if intent.narrow else max_bullets if intent.broad else FOCUSED_BULLETS
-    chosen = _pick_bullets(pool, verdict, limit, max_per_doc)
+    if intent.broad:
+        chosen = _pick_bullets(pool, verdict, limit, max_per_doc, BROAD_MARGIN, PER_SECTION)
+    else:
+        chosen = _pick_bullets(pool, verdict, limit, max_per_doc)
     stance = _stance(question, intent, verdict.text) if not not_given else ""
     lead = " ".join(x for x in (stance, verdict.lead_in) if x)
     out_verdict = DraftSentence(
@@ -149,13 +162,21 @@ def _pick_verdict(pool: list[Candidate], intent: Intent) -> Candidate:
 
 
 def _pick_bullets(
-    pool: list[Candidate], verdict: Candidate, limit: int, max_per_doc: int
+    pool: list[Candidate],
+    verdict: Candidate,
+    limit: int,
+    max_per_doc: int,
+    margin: float = BULLET_MARGIN,
+    per_section: int = 0,
 ) -> dict[Candidate, list[Candidate]]:
-    """Chosen sentences (verdict first) -> the other documents' sentences stating the same."""
+    """Chosen sentences (verdict first) -> the other documents' sentences stating the same.
+    With `per_section`, at most that many bullets per clinical section, so that an overview
+    covers the evidence, the mechanisms, practice and the caveats."""
     chosen: dict[Candidate, list[Candidate]] = {verdict: []}
     passages_per_doc: dict[str, set[int]] = {verdict.doc.doc_id: {verdict.n}}
     used = {verdict.key}
-    floor = verdict.score - BULLET_MARGIN
+    floor = verdict.score - margin
+    sections: dict[str, int] = {}
     for c in pool:
         if c.key in used:
             continue
@@ -180,6 +201,11 @@ def _pick_bullets(
         doc_passages = passages_per_doc.setdefault(c.doc.doc_id, set())
         if c.n not in doc_passages and len(doc_passages) >= max_per_doc:
             continue
+        if per_section:
+            kind = section_for(c.section, c.text)
+            if sections.get(kind, 0) >= per_section:
+                continue
+            sections[kind] = sections.get(kind, 0) + 1
         doc_passages.add(c.n)
         chosen[c] = []
         used.add(c.key)
