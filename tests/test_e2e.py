@@ -236,7 +236,7 @@ def section_headings(message) -> list[str]:  # type: ignore[no-untyped-def]
 
 def section_rank(heading: str) -> int:
     """The place in the clinical order of the first section a heading names (-1: none)."""
-    low = heading.lower()
+    low = heading.lower().removeprefix("the ")
     found = [i for i, n in enumerate(SECTION_NAMES) if low.startswith(n)]
     return found[0] if found else -1
 
@@ -684,6 +684,7 @@ def test_e2e_conversation_citations_audience_and_screenshot(
     # 8. filters that leave no document say so (patient information from a guideline society)
     filters = sidebar.locator('[data-testid="stExpander"]').filter(has_text="Filters")
     filters.locator("summary").first.click()
+    wait_rerun(pg)
     for label, option in (
         ("Document type", "Patient information"),
         ("Publisher", "American College of Gastroenterology"),
@@ -691,9 +692,10 @@ def test_e2e_conversation_citations_audience_and_screenshot(
         box = sidebar.locator('[data-testid="stMultiSelect"]').filter(has_text=label)
         box.locator("input").first.click()
         pg.keyboard.type(option)
-        pg.keyboard.press("Enter")
+        pg.get_by_role("option").filter(has_text=option).first.click()
         wait_rerun(pg)
         pg.keyboard.press("Escape")
+        assert option in box.inner_text(), box.inner_text()  # the choice is shown
     empty = ask(pg, "Do probiotics help IBS?")
     assert "No indexed document matches the filters" in empty.inner_text(), empty.inner_text()
     assert "Patient information" in empty.inner_text(), "the active filters are shown"
