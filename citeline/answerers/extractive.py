@@ -144,6 +144,8 @@ def _pick_verdict(pool: list[Candidate], intent: Intent) -> Candidate:
         answering = [c for c in pool if c.answers_property]
         first = answering or pool
     standalone = [c for c in first if c.self_contained] or first
+    # what a source is or did does not answer, when something it found or advises does
+    standalone = [c for c in standalone if not c.about_source] or standalone
     if intent.kind not in ("yesno", "safety"):
         # A caveat qualifies an answer; it answers only a yes/no question ("not recommended").
         standalone = [c for c in standalone if section_for("", c.text) != CAVEATS] or standalone

@@ -93,6 +93,17 @@ _META = re.compile(
     r"citeline team)\b",
     re.I,
 )
+# A sentence about a source rather than what it found or advises: "NICE CG61 covers the
+# diagnosis ...", "The Rome IV report ... sets out the criteria", "The BSG published its own
+# guideline in 2022", "ATLANTIS tested ...", "SMILES was a 12-week randomised trial testing ...".
+_ABOUT_SOURCE = re.compile(
+    r"\b(guidelines?|guidance|report|review|trial|study|statement|update|paper|meta-analysis)\b"
+    r"[^.;:]{0,60}?\b(covers|covered|sets out|set out|reviewed|published|tested|describes|"
+    r"summari[sz]es|focuses on|was an? [\w-]+( [\w-]+)? (trial|study)|is an? [\w-]+ (trial|study)|"
+    r"was first published|revised|updated)\b|"
+    r"^\S+( \S+){0,3} (tested|covers|reviewed|published) ",
+    re.I,
+)
 # "Which X ...?" is answered by a sentence that names instances.
 _NAMES_INSTANCES = re.compile(
     r"\b(such as|including|for example|e\.g\.|namely)\b|\([A-Z][A-Za-z0-9-]+\)"
@@ -152,6 +163,7 @@ class Candidate:
     lead_in: str = ""
     self_contained: bool = True
     names_own: bool = True  # names a subject word of the question's own (not inherited)
+    about_source: bool = False  # says what a source is or did, not what it found or advises
 
     @property
     def key(self) -> tuple[int, int]:
@@ -281,6 +293,9 @@ def candidates(
                 score -= DEPENDENT_PENALTY
             if _META.search(sentence):
                 score -= META_PENALTY
+            about_source = not asks_method and bool(
+                _ABOUT_SOURCE.search(sentence) or _METHOD.search(sentence)
+            )
             out.append(
                 Candidate(
                     n=p.n,
@@ -296,6 +311,7 @@ def candidates(
                     answers_property=has_prop,
                     lead_in=lead_in,
                     names_own=names_own,
+                    about_source=about_source,
                     self_contained=not lead_in and not _CONCLUDES.match(sentence),
                 )
             )
