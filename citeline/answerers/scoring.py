@@ -28,6 +28,7 @@ PROPERTY_BONUS = 0.12
 PROPERTY_MISSING = 0.12
 CONTEXT_WEIGHT = 0.08
 HEADING_WEIGHT = 0.2
+TITLE_WEIGHT = 0.1
 SOURCE_WEIGHT = 0.15
 # Share of the question's content words (the predicate too: "effective", "therapies") in the
 # sentence, and the question's subject phrases found word for word ("anxiety symptoms").
@@ -246,6 +247,12 @@ def candidates(
         )
         passage_bonus = heading_share * HEADING_WEIGHT + (
             SOURCE_WEIGHT if p.doc.doc_id in named else 0.0
+        )
+        # a document about the subject (its title names it) is a better source than a passing
+        # mention elsewhere
+        title = p.doc.title
+        passage_bonus += TITLE_WEIGHT * mentions(
+            intent, stems_of(title) | acronym_stems(intent, title)
         )
         for i, sentence in enumerate(p.chunk.sentences):
             if (
