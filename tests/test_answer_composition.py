@@ -163,3 +163,73 @@ def test_acronyms_and_their_expansions_name_the_same_subject() -> None:
     ibs = analyse("Does CBT help IBS?")
     assert "ibs" in acronym_stems(ibs, "CBT helps irritable bowel syndrome symptoms")
     assert not acronym_stems(ibs, "CBT helps inflammatory bowel disease")
+
+
+def test_a_safety_question_for_a_special_population_needs_that_population() -> None:
+    comp = _compose(
+        "Is amitriptyline safe in pregnancy?",
+        [
+            ("g", "Guideline", "IBS guideline", [
+                "Amitriptyline is generally well tolerated, and side effects such as a dry mouth are mild.",
+                "Amitriptyline should start at 10 mg once daily for IBS symptoms.",
+            ]),
+        ],
+    )  # fmt: skip
+    assert comp.not_given  # adults' tolerability does not answer "in pregnancy"
+    shown = [b.text for b in comp.bullets] + ([comp.verdict.text] if comp.verdict else [])
+    assert all("well tolerated" not in s for s in shown), shown
+
+
+def test_a_question_that_names_a_source_prefers_it() -> None:
+    from citeline.question import named_sources, source_tokens
+
+    docs = {
+        "nice": ("NICE CG61: managing IBS", "National Institute for Health and Care Excellence (NICE)"),
+        "bsg": ("BSG 2021 guidelines on IBS", "British Society of Gastroenterology (Gut)"),
+        "ibs1": ("IBS and sleep: a meta-analysis", "Saudi Journal of Gastroenterology"),
+    }  # fmt: skip
+    names: dict[str, set[str]] = {}
+    for doc_id, (title, publisher) in docs.items():
+        for tok in source_tokens(title, publisher):
+            names.setdefault(tok, set()).add(doc_id)
+    frozen = {k: frozenset(v) for k, v in names.items()}
+    assert named_sources("How long should a probiotic be tried according to NICE?", frozen, 3) == {
+        "nice"
+    }
+    assert named_sources("What does the BSG advise?", frozen, 3) == {"bsg"}
+    # a subject in a title ("IBS ...: a meta-analysis") is not a source's name
+    assert named_sources("Is poor sleep common in IBS?", frozen, 3) == frozenset()
+
+
+def test_a_definition_prefers_the_sentence_that_opens_with_what_it_defines() -> None:
+    q = "What are brain-gut behaviour therapies?"
+    passages, vecs = _passages([
+        ("r", "Review", "Gut-brain therapies", [
+            "Imaging offers a rationale for treatments such as brain-gut behaviour therapies.",
+            "Brain-gut behaviour therapies are psychological treatments for gut-brain disorders.",
+        ]),
+    ])  # fmt: skip
+    intent = analyse(q)
+    assert intent.kind == "definition"
+    cands = scoring.candidates(q, intent, passages, vecs, EMB.embed([q])[0], "clinician")
+    lift = {c.text.split()[0]: c.score - c.similarity for c in cands}
+    # same subject words, same source: the one that defines it is lifted above the other
+    assert lift["Brain-gut"] - lift["Imaging"] >= scoring.SUBJECT_FIRST_BONUS - 1e-9
+
+
+def test_what_a_source_did_is_not_the_verdict_when_its_finding_answers() -> None:
+    comp = _compose(
+        "Did the ATLANTIS trial show that amitriptyline helps IBS?",
+        [
+            ("t", "Research", "Amitriptyline for IBS: the ATLANTIS trial", [
+                "ATLANTIS tested low-dose amitriptyline as a second-line treatment for IBS.",
+                "Low-dose amitriptyline was superior to placebo for global IBS symptoms at 6 months.",
+            ]),
+        ],
+    )  # fmt: skip
+    assert comp.verdict and "superior to placebo" in comp.verdict.text
+
+
+def test_an_overview_gets_bullets_from_several_sections() -> None:
+    intent = analyse("Is there a link between gut health and mental health?")
+    assert intent.broad and not analyse("How should the meter be cleaned?").broad

@@ -70,3 +70,19 @@ def test_resolve_uses_the_condenser_when_given() -> None:
         resolve("and that?", h(SEED), condense=lambda q, hist: "FMT for depression")
         == "FMT for depression"
     )
+
+
+def test_a_pronoun_or_a_definite_reference_keeps_the_subject() -> None:
+    hist = h("Does low-dose amitriptyline help IBS in primary care?")
+    assert resolve("Did it improve their mood?", hist).startswith("Did low-dose amitriptyline")
+    assert "amitriptyline" in resolve("What did the big primary care trial show?", hist)
+
+
+def test_a_turn_naming_no_title_word_narrows_the_subject() -> None:
+    hist = h("How should classic heartburn be managed first?")
+    titles = stems_of("ACG 2022 guideline on gastroesophageal reflux disease and heartburn")
+    q = "Which lifestyle changes should I suggest?"
+    assert "heartburn" in resolve(q, hist, titles=titles)
+    assert resolve("How common is anxiety in heartburn?", hist, titles=titles).endswith(
+        "heartburn?"
+    )
