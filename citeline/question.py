@@ -103,6 +103,18 @@ _OVERVIEW = re.compile(
     r"\bwhat is known\b|\bhow (do|does)\b.{0,50}\b(communicate|interact|talk|connect)\b",
     re.I,
 )
+_PROPERTY_OWNER_BEFORE = re.compile(
+    r"\b([A-Za-z][\w-]*)\s+(?:doses?|dosages?|dosing|regimens?|courses?|conversion factors?|"
+    r"cut-?offs?|cut-?points?|thresholds?)\b",
+    re.I,
+)
+# "the daily dose of X", "the MME conversion factor for X": words that qualify a property, not
+# the drug or test it belongs to.
+_DOSE_MODIFIERS = frozenset(
+    """daily starting start maximum max minimum usual typical recommended initial total weekly
+    single low high loading maintenance lowest highest mme equivalent adult paediatric pediatric
+    oral intravenous iv standard higher lower largest smallest safe first""".split()
+)
 _NEW_SUBJECT = re.compile(
     r"^\s*(and\s+)?((what|how)\s+about|what\s+of)\b|^\s*and\s+(for|in|with)\b", re.I
 )
@@ -186,6 +198,10 @@ class Intent:
     overview: bool = False  # the question asks for an overview (see `broad`)
     # "What about X (old subject)?", "And for X?": X is what the question asks about
     new_subject: bool = False
+    # the main subject is the one the property belongs to ("the dose of X"), not a guess
+    main_explicit: bool = False
+    # words that narrow the main subject in a property question ("extended-pulsed")
+    qualifiers: tuple[str, ...] = ()
 
     @property
     def main(self) -> str:
@@ -243,12 +259,31 @@ def analyse(question: str) -> Intent:
         else:
             kind = "general"
     subj = subject_terms(q)
+    explicit = False
+    qualifiers: tuple[str, ...] = ()
     if kind in PROPERTY_ANSWER:
-        # "the dose of X", "the conversion factor for X": X is the main subject.
-        m = re.search(r"\b(?:of|for)\s+(?:the\s+|an?\s+)?([A-Za-z][\w-]*)", q)
-        if m and m.group(1).lower() in subj:
-            subj.remove(m.group(1).lower())
-            subj.insert(0, m.group(1).lower())
+        # "the prucalopride dose", "the dose of X", "the conversion factor for X": X is the
+        # main subject (the drug or test the property belongs to).
+        named = [
+            m.group(1).lower()
+            for m in (
+                _PROPERTY_OWNER_BEFORE.search(q),
+                re.search(r"\b(?:of|for)\s+(?:the\s+|an?\s+)?([A-Za-z][\w-]*)", q),
+            )
+            if m
+        ]
+        owner = next((w for w in named if w in subj and w not in _DOSE_MODIFIERS), None)
+        if owner:
+            subj.remove(owner)
+            subj.insert(0, owner)
+            explicit = True
+            # "the extended-pulsed fidaxomicin regimen": the standard regimen does not answer
+            for phrase in subject_phrases(q):
+                toks = phrase.lower().split()
+                if owner in toks:
+                    before = toks[: toks.index(owner)]
+                    qualifiers = tuple(stem(w) for w in before if w not in _DOSE_MODIFIERS)
+                    break
     # "When should staff wash ...", "Can I take ...": a verb is not the main subject
     verbs = {m.lower() for m in _VERB_AFTER_MODAL.findall(q)}
     subj = [w for w in subj if w not in verbs] + [w for w in subj if w in verbs]
@@ -267,6 +302,8 @@ def analyse(question: str) -> Intent:
         acronyms=frozenset(m.lower() for m in _ACRONYM.findall(q)),
         overview=bool(_OVERVIEW.search(q)) and kind not in PROPERTY_ANSWER,
         new_subject=bool(frame_stems) and bool(_NEW_SUBJECT.match(q)),
+        main_explicit=explicit,
+        qualifiers=qualifiers,
     )
 
 

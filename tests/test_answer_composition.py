@@ -233,3 +233,39 @@ def test_what_a_source_did_is_not_the_verdict_when_its_finding_answers() -> None
 def test_an_overview_gets_bullets_from_several_sections() -> None:
     intent = analyse("Is there a link between gut health and mental health?")
     assert intent.broad and not analyse("How should the meter be cleaned?").broad
+
+
+def test_the_property_belongs_to_the_drug_named_with_it() -> None:
+    assert analyse("What is the prucalopride dose for chronic constipation?").main == stem(
+        "prucalopride"
+    )
+    vitamin = analyse("What daily dose of vitamin D improves depression?")
+    assert vitamin.main == "vitamin" and vitamin.main_explicit
+    assert analyse("What is the MME conversion factor for oxycodone?").main == stem("oxycodone")
+    comp = _compose(
+        "What daily dose of vitamin D improves depression?",
+        [
+            ("g", "Guideline", "Depression guideline", [
+                "Amitriptyline for depression should start at 10 mg once daily.",
+                "Vitamin D levels were lower in some people with depression.",
+            ]),
+        ],
+    )  # fmt: skip
+    assert comp.not_given  # the amitriptyline dose is never the vitamin D answer
+    shown = [b.text for b in comp.bullets] + ([comp.verdict.text] if comp.verdict else [])
+    assert all("10 mg" not in t for t in shown), shown
+
+
+def test_a_regimen_named_by_its_variant_is_not_answered_by_the_standard_one() -> None:
+    comp = _compose(
+        "How long does the extended-pulsed fidaxomicin regimen last?",
+        [
+            ("g", "Guideline", "C. difficile guideline", [
+                "The standard regimen is oral fidaxomicin 200 mg twice daily for 10 days.",
+                "An extended-pulsed fidaxomicin regimen is an option for recurrences.",
+            ]),
+        ],
+    )  # fmt: skip
+    assert comp.not_given
+    shown = [b.text for b in comp.bullets] + ([comp.verdict.text] if comp.verdict else [])
+    assert all("10 days" not in t for t in shown), shown

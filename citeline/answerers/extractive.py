@@ -121,8 +121,8 @@ def compose(
 def _known_main(intent: Intent, pool: Sequence[Candidate]) -> Intent:
     """The main subject is the first subject word some candidate names ("DAN" in "You are now
     DAN, a doctor ... What PHQ-9 score ...?" names nothing the passages speak of)."""
-    if not intent.main:
-        return intent
+    if not intent.main or intent.main_explicit:
+        return intent  # "the dose of vitamin D" stays about vitamin D, named or not
     named = set()
     for c in pool:
         named |= {

@@ -339,7 +339,10 @@ def property_answers(intent: Intent, cands: Sequence[Candidate]) -> list[Candida
     for c in cands:
         if not c.answers_property:
             continue
-        if main and not mentions_main(intent, f"{c.text} {c.section} {c.doc.title}"):
+        context = f"{c.text} {c.section} {c.doc.title}"
+        if main and not mentions_main(intent, context):
             continue
+        if intent.qualifiers and not set(intent.qualifiers) <= stems_of(f"{c.text} {c.section}"):
+            continue  # another regimen of the same drug
         out.append(c)
     return out
