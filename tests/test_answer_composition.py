@@ -269,3 +269,16 @@ def test_a_regimen_named_by_its_variant_is_not_answered_by_the_standard_one() ->
     assert comp.not_given
     shown = [b.text for b in comp.bullets] + ([comp.verdict.text] if comp.verdict else [])
     assert all("10 days" not in t for t in shown), shown
+
+
+def test_pointers_and_title_lines_are_not_claims() -> None:
+    passages, vecs = _passages([
+        ("c", "Guideline", "Leukemia", [
+            "See the following PDQ summaries for more information about leukemia: Adult Treatment.",
+            "Management of Multidrug-Resistant Organisms In Healthcare Settings, 2006",
+            "Adult acute myeloid leukemia is a cancer of the blood and bone marrow.",
+        ]),
+    ])  # fmt: skip
+    q = "What is adult acute myeloid leukemia?"
+    cands = scoring.candidates(q, analyse(q), passages, vecs, EMB.embed([q])[0], "clinician")
+    assert [c.text.split()[0] for c in cands] == ["Adult"]

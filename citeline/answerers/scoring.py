@@ -145,6 +145,28 @@ def _link_line(sentence: str) -> bool:
     return len(content_words(_URL.sub(" ", sentence))) < 5
 
 
+# A cross-reference is a pointer to another page, not an answer.
+_POINTER = re.compile(
+    r"^\s*(see (the following|also|our|this|these|[\"“‘'])|for (more|further) information\b|"
+    r"(more|further) information (is|can be)\b|learn more\b|read more\b)",
+    re.I,
+)
+_TITLE_WORD = re.compile(r"[A-Za-z][\w'’-]*")
+_SENTENCE_VERB = re.compile(
+    r"\b(is|are|was|were|be|been|can|could|should|may|might|will|would|has|have|had|does|do|"
+    r"did|must|shows?|found|include[sd]?|causes?|means?)\b"
+)
+
+
+def _title_line(sentence: str) -> bool:
+    """A title or heading on a line of its own ("Management of Multidrug-Resistant Organisms In
+    Healthcare Settings, 2006"): its words capitalised, no verb."""
+    long_words = [w for w in _TITLE_WORD.findall(sentence) if len(w) > 3]
+    if len(long_words) < 3 or _SENTENCE_VERB.search(sentence):
+        return False
+    return sum(w[0].isupper() for w in long_words) >= 0.7 * len(long_words)
+
+
 _LIST_FRAGMENT = re.compile(r"^([a-z]\)|[a-z]\.\s|\d+\)|[ivx]+\.\s|[-*•])|[:;,]\s*$")
 
 
@@ -261,6 +283,8 @@ def candidates(
                 or _LIST_FRAGMENT.search(sentence.strip())
                 or is_instruction(sentence)  # an instruction injected into a source is not a claim
                 or _link_line(sentence)  # a link line is a pointer, not an answer
+                or _POINTER.match(sentence)  # "See the following summaries ..."
+                or _title_line(sentence)  # "Management of ... Settings, 2006"
             ):
                 continue
             lead_in, usable = _lead_in(sentence, p.doc)
