@@ -282,3 +282,19 @@ def test_pointers_and_title_lines_are_not_claims() -> None:
     q = "What is adult acute myeloid leukemia?"
     cands = scoring.candidates(q, analyse(q), passages, vecs, EMB.embed([q])[0], "clinician")
     assert [c.text.split()[0] for c in cands] == ["Adult"]
+
+
+def test_the_verdict_is_about_the_subject_asked_when_a_passage_is() -> None:
+    comp = _compose(
+        "Is adenosine deaminase deficiency inherited?",
+        [
+            ("aat", "Patient information", "Alpha-1 antitrypsin deficiency", [
+                "AAT deficiency is an inherited condition.",
+            ]),
+            ("ada", "Patient information", "Adenosine deaminase deficiency", [
+                "This condition is passed on in an autosomal recessive pattern of inheritance.",
+                "Adenosine deaminase deficiency is passed down in an autosomal recessive pattern.",
+            ]),
+        ],
+    )  # fmt: skip
+    assert comp.verdict and comp.verdict.text.startswith("Adenosine deaminase deficiency")

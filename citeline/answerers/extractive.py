@@ -24,6 +24,8 @@ BULLET_MARGIN = 0.25
 # Candidates within this margin of the best are "as good": the strongest source among them wins.
 STRONGEST_SOURCE_MARGIN = 0.04
 NARROW_BULLETS = 3
+# The verdict names at least this share of the subject less than the best-named candidate does.
+SUBJECT_SLACK = 0.25
 # A focused question (not an overview: "How should the meter be handled?") gets at most this many.
 FOCUSED_BULLETS = 4
 # An overview: bullets from further below the verdict, at most PER_SECTION per clinical section,
@@ -146,6 +148,10 @@ def _pick_verdict(pool: list[Candidate], intent: Intent) -> Candidate:
     standalone = [c for c in first if c.self_contained] or first
     # what a source is or did does not answer, when something it found or advises does
     standalone = [c for c in standalone if not c.about_source] or standalone
+    # about the subject asked: "AAT deficiency is an inherited condition" does not answer "Is
+    # adenosine deaminase deficiency inherited?" when a passage on that deficiency is there
+    most = max(c.about_context for c in standalone)
+    standalone = [c for c in standalone if c.about_context >= most - SUBJECT_SLACK]
     if intent.kind not in ("yesno", "safety"):
         # A caveat qualifies an answer; it answers only a yes/no question ("not recommended").
         standalone = [c for c in standalone if section_for("", c.text) != CAVEATS] or standalone

@@ -147,7 +147,7 @@ def _link_line(sentence: str) -> bool:
 
 # A cross-reference is a pointer to another page, not an answer.
 _POINTER = re.compile(
-    r"^\s*(see (the following|also|our|this|these|[\"“‘'])|for (more|further) information\b|"
+    r"^\s*\(?(see (the following|also|our|this|these|the pdq|[\"“‘'])|for (more|further) information\b|"
     r"(more|further) information (is|can be)\b|learn more\b|read more\b)",
     re.I,
 )
