@@ -12,7 +12,10 @@ the rules of `citeline/verify_rules.py`:
   another population) or drops its hedge (may, suggests becoming does, proves);
 - ``supported`` otherwise. A verbatim quotation (whole words) is always supported.
 
-Rules, not a trained model: chosen by measurement on SciFact train claims (eval/README.md).
+A claim that no rule rejects but that is not aligned closely enough (or brings a general word
+its sentence lacks) is judged by the trained head of `citeline/verify_model.py` (cosine and
+coverage, SciFact train; `python -m train verifier`), when it is shipped. Rules and head were
+chosen by measurement on SciFact train claims (eval/README.md).
 """
 
 from __future__ import annotations
@@ -170,16 +173,8 @@ def judge_by_rules(
         return Verdict(NOT_FOUND, score, start, span, problem), None
     general = [w for w in missing if w not in GENERIC]
     cos = 2 * score - coverage
-    align = Alignment(
-        score=score,
-        cosine=cos,
-        max_cosine=float(np.max(vecs @ claim_vector)) if vecs is not None else cos,
-        coverage=coverage,
-        content_words=len(content),
-        missing=len(missing),
-        missing_general=len(general),
-        span=span,
-    )
+    judged = vecs is not None and coverage >= verify_model.MIN_COVERAGE
+    align = Alignment(cos, coverage) if judged else None
     if score < MIN_ALIGNMENT or coverage < MIN_COVERAGE:
         return Verdict(NOT_FOUND, score, start, span, "no aligned sentence"), align
     if general and not (coverage >= LOOSE_COVERAGE and cos >= LOOSE_COSINE):

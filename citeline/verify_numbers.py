@@ -34,7 +34,9 @@ def quantities(toks: Sequence[str]) -> set[tuple[str, float]]:
         if r or (t[0].isdigit() and nxt == "to" and i + 2 < len(toks) and toks[i + 2][0].isdigit()):
             lo, hi = (r.group(1), r.group(2)) if r else (t, toks[i + 2])
             out.add((f"range {_num(lo)}-{_num(hi)}", 0.0))
-            if r:
+            if r:  # its ends too, as "16 to 24" states them: "16-24" == "16 to 24"
+                kind = "%" if t.endswith("%") or nxt in ("percent", "per") else "n"
+                out.update((kind, v) for v in (_num(lo), _num(hi)) if v is not None)
                 continue
         m = _FOLD.match(t)
         if m:

@@ -88,7 +88,7 @@ def test_the_head_judges_only_what_the_rules_leave_open(monkeypatch) -> None:  #
     ruled, align = analyse(open_claim, cvec, passage, svec, [passage])
     assert ruled.label == NOT_FOUND and align is not None
     # A head that accepts everything: it may only turn what the rules left open into supported.
-    always = verify_model.Head(np.zeros(9), np.ones(9), np.zeros(9), 10.0)
+    always = verify_model.Head(np.zeros(2), np.ones(2), np.zeros(2), 10.0)
     monkeypatch.setattr(verify_model, "default_head", lambda: always)
     assert verify(open_claim, cvec, passage, svec, [passage]).detail == "model"
     for closed in (
