@@ -28,16 +28,17 @@ _FOLD = re.compile(r"^([a-z]+|\d+(?:\.\d+)?)-?(fold|times)$")
 def quantities(toks: Sequence[str]) -> set[tuple[str, float]]:
     """Numbers in every spelling: digits, number words, multipliers, fractions, percentages."""
     out: set[tuple[str, float]] = set()
+    ends: set[int] = set()  # "16 to 24" is one range, like "16-24": its ends are not numbers
     for i, t in enumerate(toks):
+        if i in ends:
+            continue
         nxt = toks[i + 1] if i + 1 < len(toks) else ""
         r = _RANGE.match(t)
         if r or (t[0].isdigit() and nxt == "to" and i + 2 < len(toks) and toks[i + 2][0].isdigit()):
             lo, hi = (r.group(1), r.group(2)) if r else (t, toks[i + 2])
             out.add((f"range {_num(lo)}-{_num(hi)}", 0.0))
-            if r:  # its ends too, as "16 to 24" states them: "16-24" == "16 to 24"
-                kind = "%" if t.endswith("%") or nxt in ("percent", "per") else "n"
-                out.update((kind, v) for v in (_num(lo), _num(hi)) if v is not None)
-                continue
+            ends.add(i + 2)
+            continue
         m = _FOLD.match(t)
         if m:
             base = m.group(1)
