@@ -157,7 +157,7 @@ def judge_by_rules(
 ) -> tuple[Verdict, Alignment | None]:
     """The rules' verdict, and the alignment the trained head may judge: given only when no
     rule rejects the claim and the rules found it unaligned or with an unsupported word."""
-    abbrevs = _merged(_abbreviations(passage_text), _abbreviations(claim))
+    abbrevs = _abbreviations(passage_text)
     score, start, span, coverage, missing = _align(content, claim_vector, sents, vecs, abbrevs)
     evidence = rules.tokens(" ".join(sents[start : start + span]))
     problem = next((p for check in rules.CONTRADICTIONS if (p := check(ctoks, evidence))), None)
@@ -264,17 +264,6 @@ def _prefix_ok(a: str, b: str) -> bool:
 @lru_cache(maxsize=1024)
 def _abbreviations(text: str) -> dict[str, set[str]]:
     return abbreviations(text)
-
-
-def _merged(a: dict[str, set[str]], b: dict[str, set[str]]) -> dict[str, set[str]]:
-    """The passage's abbreviations and those the claim defines itself ("AMP-activated protein
-    kinase (AMPK)" in the claim, "AMPK" in the sentence)."""
-    if not b:
-        return a
-    out = {k: set(v) for k, v in a.items()}
-    for k, v in b.items():
-        out.setdefault(k, set()).update(v)
-    return out
 
 
 def abbreviations(text: str) -> dict[str, set[str]]:
