@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from citeline.text import STOPWORDS
+from citeline.verify_antonyms import check_opposite
 from citeline.verify_lexicon import key
 from citeline.verify_numbers import (
     _FOLD,
@@ -329,5 +330,12 @@ def check_hedge(claim: Sequence[str], evidence: Sequence[str]) -> str | None:
     return None
 
 
-CONTRADICTIONS = (check_negation, check_recommendation, check_order, check_direction, check_numbers)
+CONTRADICTIONS = (
+    check_negation,
+    check_recommendation,
+    check_order,
+    check_direction,
+    check_opposite,
+    check_numbers,
+)
 OVERSTATEMENTS = (check_scope, check_hedge)

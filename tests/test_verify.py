@@ -154,3 +154,25 @@ def test_answer_json_carries_the_label_and_sentence() -> None:
         "sentence": 2,
         "lead_in": "",
     }
+
+
+EFFECTIVE = "Peppermint oil is effective and safe for global symptoms in adults with IBS."
+TIMING = "Take mebeverine before meals, and offer soluble fibre as a first-line treatment."
+
+
+@pytest.mark.parametrize(
+    ("passage", "claim"),
+    [
+        (EFFECTIVE, EFFECTIVE.replace("effective and safe", "ineffective and safe")),
+        (EFFECTIVE, EFFECTIVE.replace("effective and safe", "effective and unsafe")),
+        (EFFECTIVE, EFFECTIVE.replace("effective and safe", "effective and harmful")),
+        (EFFECTIVE, EFFECTIVE.replace("effective and safe", "useless")),
+        (TIMING, TIMING.replace("before meals", "after meals")),
+        (TIMING, TIMING.replace("first-line", "last-resort")),
+        (TIMING, TIMING.replace("offer", "withhold")),
+        (PROBIOTIC, PROBIOTIC.replace("improve", "aggravate")),
+    ],
+)
+def test_a_word_replaced_by_its_opposite_is_contradicted(judge, passage, claim) -> None:  # type: ignore[no-untyped-def]
+    v = judge(claim, passage)
+    assert v.label == CONTRADICTED and v.detail == "opposite", v
