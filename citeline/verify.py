@@ -171,6 +171,9 @@ def judge_by_rules(
     problem = next((p for check in rules.OVERSTATEMENTS if (p := check(ctoks, evidence))), None)
     if problem:
         return Verdict(NOT_FOUND, score, start, span, problem), None
+    swapped = _substituted(ctoks, missing, evidence)
+    if swapped is not None:
+        return Verdict(NOT_FOUND, score, start, span, f"substituted word: {swapped}"), None
     general = [w for w in missing if w not in GENERIC]
     cos = 2 * score - coverage
     judged = vecs is not None and coverage >= verify_model.MIN_COVERAGE
@@ -180,6 +183,41 @@ def judge_by_rules(
     if general and not (coverage >= LOOSE_COVERAGE and cos >= LOOSE_COSINE):
         return Verdict(NOT_FOUND, score, start, span, f"unsupported word: {general[0]}"), align
     return Verdict(SUPPORTED, score, start, span, "aligned"), None
+
+
+def _substituted(
+    ctoks: tuple[str, ...], missing: list[str], evidence: tuple[str, ...]
+) -> str | None:
+    """A claim word the sentence lacks standing where the sentence has a word the claim lacks,
+    between the same neighbours ("tapered gradually" -> "tapered abruptly", "two weeks" -> "two
+    months"): a replacement that is no synonym (synonyms are covered) may mean anything."""
+    if not missing:
+        return None
+    ckeys = {_key(t) for t in ctoks}
+    gone = {i for i, t in enumerate(evidence) if rules.is_content(t) and _key(t) not in ckeys}
+    if not gone:
+        return None
+    for i, t in enumerate(ctoks):
+        if t not in missing or t in _LIGHT:
+            continue
+        for j in gone:
+            if _same_place(ctoks, i, evidence, j):
+                return t
+    return None
+
+
+def _same_place(a: tuple[str, ...], i: int, b: tuple[str, ...], j: int) -> bool:
+    """Both neighbours the same, or one neighbour that is the same content word."""
+    prev = i > 0 and j > 0 and _key(a[i - 1]) == _key(b[j - 1])
+    nxt = i + 1 < len(a) and j + 1 < len(b) and _key(a[i + 1]) == _key(b[j + 1])
+    if prev and nxt:
+        return True
+    return (prev and _anchor(a[i - 1])) or (nxt and _anchor(a[i + 1]))
+
+
+def _anchor(t: str) -> bool:
+    """A neighbour that fixes a place: a content word or a number ("two weeks")."""
+    return rules.is_content(t) or t[0].isdigit() or t in rules.NUMBER_WORDS
 
 
 def _align(

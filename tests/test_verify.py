@@ -176,3 +176,25 @@ TIMING = "Take mebeverine before meals, and offer soluble fibre as a first-line 
 def test_a_word_replaced_by_its_opposite_is_contradicted(judge, passage, claim) -> None:  # type: ignore[no-untyped-def]
     v = judge(claim, passage)
     assert v.label == CONTRADICTED and v.detail == "opposite", v
+
+
+TAPER = "Opioid doses should be tapered gradually, and patients reassessed within two weeks."
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        TAPER.replace("gradually", "abruptly"),
+        TAPER.replace("two weeks", "two months"),
+        TAPER.replace("reassessed", "discharged"),
+    ],
+)
+def test_a_word_replaced_by_one_that_is_no_synonym_is_not_supported(judge, claim) -> None:  # type: ignore[no-untyped-def]
+    v = judge(claim, TAPER)
+    assert v.label == NOT_FOUND and v.detail.startswith("substituted word"), v
+
+
+def test_a_word_replaced_by_a_synonym_stays_supported(judge) -> None:  # type: ignore[no-untyped-def]
+    claim = "Doses of opioids should be tapered gradually, and people reassessed within two weeks."
+    v = judge(claim, TAPER)
+    assert v.label == SUPPORTED, v
