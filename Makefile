@@ -16,7 +16,7 @@ LLM_PORT ?= 8080
 LLM_DIR := .citeline-llm
 LLM_STAMP := $(VENV)/.llm-installed-$(shell cat requirements-llm.txt | sha256sum | cut -c1-16)
 
-.PHONY: install llm-install run index test lint typecheck pytest eval bench llm-server llm-server-stop browser clean
+.PHONY: install llm-install run index test lint typecheck pytest eval bench train-verifier llm-server llm-server-stop browser clean
 
 ## install: create .venv and install pinned dependencies (idempotent; keyed on the requirements' hash),
 ## then export the embedding model to ONNX once (~/.cache/citeline/onnx; the query path runs on it)
@@ -110,6 +110,11 @@ eval: install
 ## bench: performance benchmarks (JSON on stdout, a table on stderr); writes reports/bench.json
 bench: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m bench
+
+## train-verifier: retrain the verifier's head on SciFact train claims (models/verifier/, seeded,
+## about two minutes; python -m train verifier)
+train-verifier: install
+	$(BIN)/python -m train verifier
 
 clean:
 	rm -rf $(VENV) .citeline .citeline-llm .pytest_cache .mypy_cache .ruff_cache

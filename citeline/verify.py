@@ -12,7 +12,10 @@ the rules of `citeline/verify_rules.py`:
   another population) or drops its hedge (may, suggests becoming does, proves);
 - ``supported`` otherwise. A verbatim quotation (whole words) is always supported.
 
-Rules, not a trained model: chosen by measurement on SciFact train claims (eval/README.md).
+A claim that no rule rejects but that is not aligned closely enough (or brings a general word
+its sentence lacks) is judged by the trained head of `citeline/verify_model.py` (cosine and
+coverage, SciFact train; `python -m train verifier`), when it is shipped. Rules and head were
+chosen by measurement on SciFact train claims (eval/README.md).
 """
 
 from __future__ import annotations
@@ -24,9 +27,11 @@ from functools import lru_cache
 
 import numpy as np
 
+from citeline import verify_model
 from citeline import verify_rules as rules
 from citeline.text import normalize, split_sentences
 from citeline.verify_lexicon import COMMON_TERMS, is_rare, key, norm
+from citeline.verify_model import Alignment
 
 SUPPORTED, CONTRADICTED, NOT_FOUND = "supported", "contradicted", "not_found"
 LABELS = (SUPPORTED, CONTRADICTED, NOT_FOUND)
@@ -70,6 +75,13 @@ _DRUG_SUFFIX = re.compile(
     r"|ipramine|tidine|prazole|olol|dipine|azepam|vir|itis|osis|aemia|emia|pathy|scopy|graphy"
     r"|coccus|bacter|bacteria|virus|algia|plasty|ectomy|otomy)$"
 )
+# A word outside the model's vocabulary shaped like a general English verb, adjective or abstract
+# noun ("metabolize", "dephosphorylated", "apoptotic", "subtypes") is not a name; a condition
+# ("-osis", "-itis", "-emia"), a drug or an organism keeps its term suffix (_DRUG_SUFFIX above).
+_GENERAL_SHAPE = re.compile(
+    r"(ize|izes|ized|izing|ise|ises|ised|ising|ization|isation|ability|ibility|ness|ment|ments"
+    r"|ive|ively|ous|ously|ly|ed|ing|ings|able|ible|type|types|ic|ical|ally)$"
+)
 # A quotation that starts right after one of these leaves out what qualifies it.
 _QUALIFIERS = rules.NEGATORS | rules.HEDGES | rules.UNIVERSAL | rules.RESTRICT | {"against"}
 _ABBREV_DEF = re.compile(r"([A-Za-z][A-Za-z\- ]{3,80}?)\s*\(([A-Z][A-Za-z0-9\-]{1,9})s?\)")
@@ -96,45 +108,116 @@ def verify(
     passage_text: str,
     sentence_vectors: np.ndarray | None,
     sentences: Sequence[str] | None = None,
+    use_model: bool = True,
 ) -> Verdict:
     """Judge `claim` against one passage. `sentences` are the passage's sentences in the order of
-    `sentence_vectors` (split from `passage_text` when not given)."""
+    `sentence_vectors` (split from `passage_text` when not given). With `use_model` (and the
+    trained head shipped), the head judges claims the rules found unaligned but not wrong."""
+    ruled, align = analyse(claim, claim_vector, passage_text, sentence_vectors, sentences)
+    head = verify_model.default_head() if use_model and align is not None else None
+    if align is None or head is None:
+        return ruled
+    p = head.probability(align)
+    if p >= verify_model.SCORE_AT_OPERATING_POINT:
+        return Verdict(SUPPORTED, round(p, 4), ruled.sentence, ruled.span, "model")
+    return ruled
+
+
+def analyse(
+    claim: str,
+    claim_vector: np.ndarray | None,
+    passage_text: str,
+    sentence_vectors: np.ndarray | None,
+    sentences: Sequence[str] | None = None,
+) -> tuple[Verdict, Alignment | None]:
+    """The rules' verdict, and the alignment for the trained head when the rules leave it open
+    (see `judge_by_rules`)."""
     sents = list(sentences) if sentences else split_sentences(passage_text) or [passage_text]
     ctoks = rules.tokens(claim)
     content = [t for t in ctoks if rules.is_content(t)]
     if not content:
-        return Verdict(NOT_FOUND, 0.0, None, detail="no content words")
+        return Verdict(NOT_FOUND, 0.0, None, detail="no content words"), None
     quote = _quotation(claim, sents)
     if quote is not None:
-        return Verdict(SUPPORTED, 1.0, quote, detail="quote")
+        return Verdict(SUPPORTED, 1.0, quote, detail="quote"), None
     vecs = sentence_vectors
     if vecs is None or claim_vector is None or vecs.ndim != 2 or vecs.shape[0] != len(sents):
         vecs = None
+    return judge_by_rules(claim, ctoks, content, claim_vector, passage_text, sents, vecs)
+
+
+def judge_by_rules(
+    claim: str,
+    ctoks: tuple[str, ...],
+    content: list[str],
+    claim_vector: np.ndarray | None,
+    passage_text: str,
+    sents: list[str],
+    vecs: np.ndarray | None,
+) -> tuple[Verdict, Alignment | None]:
+    """The rules' verdict, and the alignment the trained head may judge: given only when no
+    rule rejects the claim and the rules found it unaligned or with an unsupported word."""
     abbrevs = _abbreviations(passage_text)
-    best = _align(content, claim_vector, sents, vecs, abbrevs)
-    score, start, span, coverage, missing = best
+    score, start, span, coverage, missing = _align(content, claim_vector, sents, vecs, abbrevs)
     evidence = rules.tokens(" ".join(sents[start : start + span]))
-    for check in rules.CONTRADICTIONS:
-        problem = check(ctoks, evidence)
-        if problem and coverage >= 0.5:
-            return Verdict(CONTRADICTED, 0.0, start, span, problem)
-    if rules.check_numbers(ctoks, rules.tokens(passage_text)) is not None:
-        return Verdict(NOT_FOUND, 0.0, start, span, "number")
-    if score < MIN_ALIGNMENT or coverage < MIN_COVERAGE:
-        return Verdict(NOT_FOUND, score, start, span, "no aligned sentence")
+    problem = next((p for check in rules.CONTRADICTIONS if (p := check(ctoks, evidence))), None)
+    if problem and coverage >= 0.5:
+        return Verdict(CONTRADICTED, 0.0, start, span, problem), None
+    if problem or rules.check_numbers(ctoks, rules.tokens(passage_text)) is not None:
+        return Verdict(NOT_FOUND, 0.0, start, span, problem or "number"), None
     term = next((w for w in missing if _is_term(w, claim)), None)
     if term is not None:
-        return Verdict(NOT_FOUND, score, start, span, f"entity: {term}")
-    extra = next((w for w in missing if w not in GENERIC), None)
-    if extra is not None and not (
-        coverage >= LOOSE_COVERAGE and 2 * score - coverage >= LOOSE_COSINE
-    ):
-        return Verdict(NOT_FOUND, score, start, span, f"unsupported word: {extra}")
-    for check in rules.OVERSTATEMENTS:
-        problem = check(ctoks, evidence)
-        if problem:
-            return Verdict(NOT_FOUND, score, start, span, problem)
-    return Verdict(SUPPORTED, score, start, span, "aligned")
+        return Verdict(NOT_FOUND, score, start, span, f"entity: {term}"), None
+    problem = next((p for check in rules.OVERSTATEMENTS if (p := check(ctoks, evidence))), None)
+    if problem:
+        return Verdict(NOT_FOUND, score, start, span, problem), None
+    swapped = _substituted(ctoks, missing, evidence)
+    if swapped is not None:
+        return Verdict(NOT_FOUND, score, start, span, f"substituted word: {swapped}"), None
+    general = [w for w in missing if w not in GENERIC]
+    cos = 2 * score - coverage
+    judged = vecs is not None and coverage >= verify_model.MIN_COVERAGE
+    align = Alignment(cos, coverage) if judged else None
+    if score < MIN_ALIGNMENT or coverage < MIN_COVERAGE:
+        return Verdict(NOT_FOUND, score, start, span, "no aligned sentence"), align
+    if general and not (coverage >= LOOSE_COVERAGE and cos >= LOOSE_COSINE):
+        return Verdict(NOT_FOUND, score, start, span, f"unsupported word: {general[0]}"), align
+    return Verdict(SUPPORTED, score, start, span, "aligned"), None
+
+
+def _substituted(
+    ctoks: tuple[str, ...], missing: list[str], evidence: tuple[str, ...]
+) -> str | None:
+    """A claim word the sentence lacks standing where the sentence has a word the claim lacks,
+    between the same neighbours ("tapered gradually" -> "tapered abruptly", "two weeks" -> "two
+    months"): a replacement that is no synonym (synonyms are covered) may mean anything."""
+    if not missing:
+        return None
+    ckeys = {_key(t) for t in ctoks}
+    gone = {i for i, t in enumerate(evidence) if rules.is_content(t) and _key(t) not in ckeys}
+    if not gone:
+        return None
+    for i, t in enumerate(ctoks):
+        if t not in missing or t in _LIGHT:
+            continue
+        for j in gone:
+            if _same_place(ctoks, i, evidence, j):
+                return t
+    return None
+
+
+def _same_place(a: tuple[str, ...], i: int, b: tuple[str, ...], j: int) -> bool:
+    """Both neighbours the same, or one neighbour that is the same content word."""
+    prev = i > 0 and j > 0 and _key(a[i - 1]) == _key(b[j - 1])
+    nxt = i + 1 < len(a) and j + 1 < len(b) and _key(a[i + 1]) == _key(b[j + 1])
+    if prev and nxt:
+        return True
+    return (prev and _anchor(a[i - 1])) or (nxt and _anchor(a[i + 1]))
+
+
+def _anchor(t: str) -> bool:
+    """A neighbour that fixes a place: a content word or a number ("two weeks")."""
+    return rules.is_content(t) or t[0].isdigit() or t in rules.NUMBER_WORDS
 
 
 def _align(
@@ -252,7 +335,9 @@ def _is_term(word: str, claim: str) -> bool:
         return True
     if m and m.start() > 0 and raw[0].isupper():
         return True
-    if word in COMMON_TERMS or norm(word) in COMMON_TERMS or is_rare(word):
+    if word in COMMON_TERMS or norm(word) in COMMON_TERMS:
+        return True
+    if is_rare(word) and not _GENERAL_SHAPE.search(word):
         return True
     return bool(_DRUG_SUFFIX.search(word)) and len(word) >= 6
 

@@ -9,16 +9,24 @@ directions), not phrases of any test suite.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
 
 from citeline.text import STOPWORDS
+from citeline.verify_antonyms import check_opposite
 from citeline.verify_lexicon import key
+from citeline.verify_numbers import (
+    _FOLD,
+    FRACTIONS,
+    MULTIPLIERS,
+    NUMBER_WORDS,
+    check_numbers,
+)
 
 _TOKEN = re.compile(
     r"\d+(?:\.\d+)?[-\u2013]\d+(?:\.\d+)?%?|\d+(?:[.,]\d+)*%?|[A-Za-z][A-Za-z0-9'\-]*"
 )
-_RANGE = re.compile(r"^(\d+(?:\.\d+)?)[-\u2013](\d+(?:\.\d+)?)%?$")
 
 NEGATORS = frozenset(
     "not no never without none neither nor cannot can't don't doesn't didn't isn't aren't "
@@ -81,17 +89,6 @@ POPULATIONS: dict[str, str] = {
     **dict.fromkeys("women woman female females".split(), "women"),
     **dict.fromkeys("men man male males".split(), "men"),
 }  # fmt: skip
-NUMBER_WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
-    "thirty": 30, "forty": 40, "fifty": 50, "hundred": 100, "thousand": 1000,
-    "single": 1, "dozen": 12,
-}  # fmt: skip
-MULTIPLIERS = {"twice": 2.0, "double": 2.0, "doubled": 2.0, "doubles": 2.0, "triple": 3.0,
-               "tripled": 3.0, "triples": 3.0, "quadruple": 4.0, "quadrupled": 4.0}  # fmt: skip
-FRACTIONS = {"half": 0.5, "third": 1 / 3, "thirds": 2 / 3, "quarter": 0.25, "quarters": 0.75,
-             "fifth": 0.2, "tenth": 0.1}  # fmt: skip
-_FOLD = re.compile(r"^([a-z]+|\d+(?:\.\d+)?)-?(fold|times)$")
 
 
 @lru_cache(maxsize=8192)
@@ -111,77 +108,6 @@ def is_content(tok: str) -> bool:
         and tok not in FRACTIONS
         and not _FOLD.match(tok)
     )
-
-
-def quantities(toks: Sequence[str]) -> set[tuple[str, float]]:
-    """Numbers in every spelling: digits, number words, multipliers, fractions, percentages."""
-    out: set[tuple[str, float]] = set()
-    for i, t in enumerate(toks):
-        nxt = toks[i + 1] if i + 1 < len(toks) else ""
-        r = _RANGE.match(t)
-        if r or (t[0].isdigit() and nxt == "to" and i + 2 < len(toks) and toks[i + 2][0].isdigit()):
-            lo, hi = (r.group(1), r.group(2)) if r else (t, toks[i + 2])
-            out.add((f"range {_num(lo)}-{_num(hi)}", 0.0))
-            if r:
-                continue
-        m = _FOLD.match(t)
-        if m:
-            base = m.group(1)
-            val = NUMBER_WORDS.get(base) or (float(base) if base[0].isdigit() else None)
-            if val:
-                out.add(("x", float(val)))
-            continue
-        if t in MULTIPLIERS:
-            out.add(("x", MULTIPLIERS[t]))
-        elif t in FRACTIONS:
-            num = NUMBER_WORDS.get(toks[i - 1], 1) if i else 1
-            val = FRACTIONS[t] if t != "thirds" else num / 3
-            out.add(("n", round(val if t in ("half",) or num == 1 else num * val, 4)))
-        elif t in NUMBER_WORDS or t[0].isdigit():
-            v = NUMBER_WORDS.get(t)
-            value = float(v) if v is not None else _num(t)
-            if value is None:
-                continue
-            if nxt in ("times", "fold"):
-                out.add(("x", value))
-            elif t.endswith("%") or nxt in ("percent", "per"):
-                out.add(("%", value))
-            elif t not in ("one", "single") or nxt in ("in", "of"):
-                out.add(("n", value))
-    return out
-
-
-def _num(t: str) -> float | None:
-    try:
-        return float(t.rstrip("%").replace(",", ""))
-    except ValueError:
-        return None
-
-
-def check_numbers(claim: Sequence[str], evidence: Sequence[str]) -> str | None:
-    """Every quantity of the claim is a quantity of the evidence (50% == half, 2-fold == twice)."""
-    cq, eq = quantities(claim), quantities(evidence)
-    flat = (
-        {v for _, v in eq}
-        | {v / 100 for k, v in eq if k == "%"}
-        | {round(v * 100, 4) for k, v in eq if k == "n" and v < 1}
-    )
-    fractions = {round(v * 100, 2) for k, v in eq if k == "n" and 0 < v < 1}
-    fractions |= (
-        {v for k, v in eq if k == "%"} if any(k == "n" and 0 < v < 1 for k, v in cq) else set()
-    )
-    cq = {(k, round(v * 100, 2) if k == "n" and 0 < v < 1 else v) for k, v in cq}
-    for kind, v in cq:
-        if kind.startswith("range"):
-            if (kind, v) not in eq:
-                return "number"
-            continue
-        if (kind, v) in eq or (kind != "x" and (v in flat or (kind == "%" and v / 100 in flat))):
-            continue
-        if kind != "x" and any(abs(v - f) <= 0.7 for f in fractions):  # a third ~ 33%
-            continue
-        return "number"
-    return None
 
 
 def negated_targets(toks: Sequence[str]) -> set[str]:
@@ -223,7 +149,7 @@ _GRADES = (
      r"|(recommends?|recommended|advises?|advised|suggests?|suggested|argues?) against"
      r"|should not|must not|do not (offer|use|give|recommend)|avoid(ed)?|discouraged"
      r"|contraindicated)\b"),
-    (1, r"\b(suggested|we suggest|suggests? (using|the use|offering)"
+    (1, r"\b(suggested|we suggest|suggests? (?!that\b)(using|the use|offering|[a-z]+s\b)"
      r"|(may|could|can) be (considered|offered|used|tried)|consider(ed)?|conditional|weak"
      r"|optional)\b"),
     (2, r"\b(recommends?|recommended|recommendation|advised|should|must|offer)\b"),
@@ -268,7 +194,9 @@ def check_direction(claim: Sequence[str], evidence: Sequence[str]) -> str | None
     """higher/lower, increase/decrease, better/worse: each direction word of the claim against
     the evidence's direction word in the same place (the one sharing most neighbouring words)."""
     e_dirs = [
-        (_direction(t), _anchors(evidence, i, 4)) for i, t in enumerate(evidence) if _direction(t)
+        (_direction(t), _anchors(evidence, i, 4), i / len(evidence))
+        for i, t in enumerate(evidence)
+        if _direction(t)
     ]
     if not e_dirs:
         return None
@@ -277,12 +205,14 @@ def check_direction(claim: Sequence[str], evidence: Sequence[str]) -> str | None
         if not d:
             continue
         near = _anchors(claim, i, 4)
-        same = [(len(an & near), ed) for ed, an in e_dirs if abs(ed) == abs(d)]
+        same = [(len(an & near), ed, pos) for ed, an, pos in e_dirs if abs(ed) == abs(d)]
         if not same:
             continue
-        best = max(n for n, _ in same)
-        at_best = {ed for n, ed in same if n == best}
-        if at_best == {-d}:
+        best = max(n for n, _, _ in same)
+        at_best = [(abs(pos - i / len(claim)), ed) for n, ed, pos in same if n == best]
+        # Both directions equally near ("less severe ..., and ... more severe"): the one in the
+        # same relative place of the sentence decides.
+        if {ed for _, ed in at_best} == {-d} or min(at_best)[1] == -d:
             return "direction"
     return None
 
@@ -312,6 +242,21 @@ def _comparand(t: str) -> bool:
     return is_content(t) or t in NUMBER_WORDS
 
 
+def _nearest(toks: Sequence[str]) -> tuple[str, str] | None:
+    """The comparands right next to the first marker: (last before, first after)."""
+    text = " " + " ".join(toks) + " "
+    for m in _ORDER_MARKERS:
+        k = text.find(f" {m} ")
+        if k == -1:
+            continue
+        if m == "over" and re.match(r" over (\d|the age|time|years?|a |an )", text[k:]):
+            continue
+        before = [t for t in text[:k].split() if _comparand(t)]
+        after = [t for t in text[k + len(m) + 2 :].split() if _comparand(t)]
+        return (key(before[-1]), key(after[0])) if before and after else None
+    return None
+
+
 def _swapped(c_left: set[str], c_right: set[str], e_left: set[str], e_right: set[str]) -> bool:
     same = len(c_left & e_left) + len(c_right & e_right)
     swap = len(c_left & e_right) + len(c_right & e_left)
@@ -324,7 +269,13 @@ def check_order(claim: Sequence[str], evidence: Sequence[str]) -> str | None:
     c, e = _split_at_marker(claim), _split_at_marker(evidence)
     if c is None or e is None:
         return None
-    if _swapped(c[1], c[2], e[1], e[2]) or _swapped(c[0] - c[1], c[2], e[0] - e[1], e[2]):
+    cn, en = _nearest(claim), _nearest(evidence)
+    crossed = bool(cn and en and cn != en and (cn[0] == en[1] or cn[1] == en[0]))
+    if (
+        crossed
+        or _swapped(c[1], c[2], e[1], e[2])
+        or _swapped(c[0] - c[1], c[2], e[0] - e[1], e[2])
+    ):
         # "A is lower than B" == "B is higher than A": a swap with a flipped direction is faithful.
         if check_direction(claim, evidence) == "direction":
             return None
@@ -340,6 +291,8 @@ def check_scope(claim: Sequence[str], evidence: Sequence[str]) -> str | None:
         return "scope"
     if er - cr and not cr:
         return "scope"
+    if Counter(t for t in evidence if t in RESTRICT) - Counter(t for t in claim if t in RESTRICT):
+        return "scope"  # "only" dropped where another "only" stays
     if eu - cu and not cu and ({"routine", "routinely"} & eu):
         return "scope"
     cp = {POPULATIONS[t] for t in claim if t in POPULATIONS}
@@ -377,5 +330,12 @@ def check_hedge(claim: Sequence[str], evidence: Sequence[str]) -> str | None:
     return None
 
 
-CONTRADICTIONS = (check_negation, check_recommendation, check_order, check_direction, check_numbers)
+CONTRADICTIONS = (
+    check_negation,
+    check_recommendation,
+    check_order,
+    check_direction,
+    check_opposite,
+    check_numbers,
+)
 OVERSTATEMENTS = (check_scope, check_hedge)

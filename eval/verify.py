@@ -8,8 +8,8 @@
 (b) The perturbation suite (eval/perturb.py): sentences of the bundled corpus and the CDC PDFs,
     each with faithful paraphrases and corruptions of recorded type; accept rates per type.
 
-The SciFact accept rates of the previous scorer (cosine + word overlap >= 0.55) are printed
-beside the verifier's. Writes verify.json and verify.md to --out.
+The SciFact accept rates of the verifier without its trained head (rules only) and of the
+previous scorer (cosine + word overlap >= 0.55) are printed beside the verifier's. Writes verify.json and verify.md to --out.
 """
 
 from __future__ import annotations
@@ -82,28 +82,32 @@ def score_items(
         embedder, [c for c, _, _ in items] + [s for *_, ds in items for d in ds for s in d]
     )
     out: dict[str, dict[str, Any]] = {}
-    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     details: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for claim, label, docs in items:
-        ok = legacy = False
+        ok = legacy = rules_only = False
         for sents in docs:
             text = " ".join(sents)
             svecs = np.stack([vecs[s] for s in sents]) if sents else np.zeros((0, 384), np.float32)
             v = verify(claim, vecs[claim], text, svecs, sents)
             details[label][v.detail.split(":")[0]] += 1
             ok = ok or (v.label == SUPPORTED and v.score >= threshold)
+            r = verify(claim, vecs[claim], text, svecs, sents, use_model=False)
+            rules_only = rules_only or (r.label == SUPPORTED and r.score >= threshold)
             legacy = legacy or legacy_support(claim, vecs[claim], text, svecs) >= threshold
         row = counts[label]
         row[0] += 1
         row[1] += ok
         row[2] += legacy
+        row[3] += rules_only
     for label in LABELS:
-        n, acc, leg = counts[label]
+        n, acc, leg, rul = counts[label]
         out[label] = {
             "claims": n,
             "accepted": acc,
             "accept_rate": round(acc / n, 4) if n else None,
             "legacy_accept_rate": round(leg / n, 4) if n else None,
+            "rules_only_accept_rate": round(rul / n, 4) if n else None,
             "decided_by": dict(sorted(details[label].items(), key=lambda kv: -kv[1])),
         }
     return out
@@ -136,15 +140,15 @@ def markdown(result: dict[str, Any]) -> str:
     sf = result.get("scifact")
     if sf:
         lines += [
-            "| SciFact label | claims | accepted | target | legacy scorer |",
-            "|---|---|---|---|---|",
+            "| SciFact label | claims | accepted | target | rules only | legacy scorer |",
+            "|---|---|---|---|---|---|",
         ]
         for label in LABELS:
             r = sf[label]
             op, t = TARGETS[label]
             lines.append(
                 f"| {label} | {r['claims']} | {r['accept_rate']:.1%} | {op} {t:.0%} "
-                f"| {r['legacy_accept_rate']:.1%} |"
+                f"| {r['rules_only_accept_rate']:.1%} | {r['legacy_accept_rate']:.1%} |"
             )
         lines.append("")
     pt = result["perturbation"]

@@ -154,3 +154,47 @@ def test_answer_json_carries_the_label_and_sentence() -> None:
         "sentence": 2,
         "lead_in": "",
     }
+
+
+EFFECTIVE = "Peppermint oil is effective and safe for global symptoms in adults with IBS."
+TIMING = "Take mebeverine before meals, and offer soluble fibre as a first-line treatment."
+
+
+@pytest.mark.parametrize(
+    ("passage", "claim"),
+    [
+        (EFFECTIVE, EFFECTIVE.replace("effective and safe", "ineffective and safe")),
+        (EFFECTIVE, EFFECTIVE.replace("effective and safe", "effective and unsafe")),
+        (EFFECTIVE, EFFECTIVE.replace("effective and safe", "effective and harmful")),
+        (EFFECTIVE, EFFECTIVE.replace("effective and safe", "useless")),
+        (TIMING, TIMING.replace("before meals", "after meals")),
+        (TIMING, TIMING.replace("first-line", "last-resort")),
+        (TIMING, TIMING.replace("offer", "withhold")),
+        (PROBIOTIC, PROBIOTIC.replace("improve", "aggravate")),
+    ],
+)
+def test_a_word_replaced_by_its_opposite_is_contradicted(judge, passage, claim) -> None:  # type: ignore[no-untyped-def]
+    v = judge(claim, passage)
+    assert v.label == CONTRADICTED and v.detail == "opposite", v
+
+
+TAPER = "Opioid doses should be tapered gradually, and patients reassessed within two weeks."
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        TAPER.replace("gradually", "abruptly"),
+        TAPER.replace("two weeks", "two months"),
+        TAPER.replace("reassessed", "discharged"),
+    ],
+)
+def test_a_word_replaced_by_one_that_is_no_synonym_is_not_supported(judge, claim) -> None:  # type: ignore[no-untyped-def]
+    v = judge(claim, TAPER)
+    assert v.label == NOT_FOUND and v.detail.startswith("substituted word"), v
+
+
+def test_a_word_replaced_by_a_synonym_stays_supported(judge) -> None:  # type: ignore[no-untyped-def]
+    claim = "Doses of opioids should be tapered gradually, and people reassessed within two weeks."
+    v = judge(claim, TAPER)
+    assert v.label == SUPPORTED, v

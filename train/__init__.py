@@ -1,0 +1,1 @@
+"""Models Citeline trains itself: `python -m train <model>` (one seeded command per model)."""
