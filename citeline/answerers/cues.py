@@ -1,0 +1,183 @@
+"""Sentence cues for the answer scorer: what a sentence is (a method, a finding, a pointer, a
+title line, a sentence about a source) and whether it can stand alone or needs a lead-in naming
+its source or subject. Pure functions over the text; the weights live in `scoring.py`."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+from citeline.safety import is_instruction
+from citeline.text import content_words
+from citeline.types import DocMeta
+
+MIN_SENTENCE_CHARS = 30
+
+FIGURE = re.compile(
+    r"\d+(\.\d+)?\s*%|\b(one|two) in (two|three|four|five|six|ten|\d+)\b|\ba (third|quarter)\b",
+    re.I,
+)
+
+
+def opening(sentence: str) -> str:
+    """The words before the sentence's first verb-like word (is, are, was, were, ...)."""
+    m = re.search(
+        r"\b(is|are|was|were|has|have|can|may|should|refers?|means?|include[sd]?)\b", sentence
+    )
+    head = sentence[: m.start()] if m else sentence
+    return " ".join(head.split()[:8])
+
+
+# Openings that need the source named ("The study ...") or the subject named ("A score of 3 ...").
+NEEDS_SOURCE = re.compile(
+    r"^(the|this|these|our|in (this|the)) (study|studies|review|authors?|trial|meta-analysis|"
+    r"analysis|cohort|paper|researchers|investigators|survey|report|findings?|results?|"
+    r"data|work|project|pilot|experiment|guideline|guidelines|panel|committee|team)\b",
+    re.I,
+)
+NEEDS_SUBJECT = re.compile(
+    r"^((a|the) (total )?score|scores|each (item|question)|the (scale|questionnaire|tool|test|"
+    r"measure|instrument|screener|cut-?point|cut-?off|diet|intervention|treatment|drug|"
+    r"procedure|programme|program|strategy)|\d+\s*(-|–|to)\s*\d+\s*:|\d+\s*:)",
+    re.I,
+)
+# Openings that lean on a sentence the reader has not seen: no lead-in repairs them.
+UNRESOLVABLE = re.compile(
+    r"^(this|these|those|that|it|its|they|their|them|such|both|either|neither|here|however|"
+    r"also|in addition|additionally|furthermore|moreover|similarly|likewise|conversely|"
+    r"in contrast|by contrast|instead|otherwise|thus|therefore|hence|as a result|consequently|"
+    r"the answer|the question|the latter|the former|the same|the other|one|another|others)\b",
+    re.I,
+)
+# Sentences about a document rather than about the question's subject.
+META = re.compile(
+    r"\b(this (document|page|summary|article|leaflet)|the (review|study|paper|guideline|report) "
+    r"(discusses|describes|notes|summari[sz]es|covers|reviews|outlines|provides|presents|examines|"
+    r"explores|looks at)|is summari[sz]ed here|summari[sz]ed in our own words|written by the "
+    r"citeline team)\b",
+    re.I,
+)
+# A sentence about a source rather than what it found or advises: "NICE CG61 covers the
+# diagnosis ...", "The Rome IV report ... sets out the criteria", "The BSG published its own
+# guideline in 2022", "ATLANTIS tested ...", "SMILES was a 12-week randomised trial testing ...".
+ABOUT_SOURCE = re.compile(
+    r"\b(guidelines?|guidance|report|review|trial|study|statement|update|paper|meta-analysis)\b"
+    r"[^.;:]{0,60}?\b(covers|covered|sets out|set out|reviewed|published|tested|describes|"
+    r"summari[sz]es|focuses on|was an? [\w-]+( [\w-]+)? (trial|study)|is an? [\w-]+ (trial|study)|"
+    r"was first published|revised|updated)\b|"
+    r"^\S+( \S+){0,3} (tested|covers|reviewed|published) ",
+    re.I,
+)
+
+# "Which X ...?" is answered by a sentence that names instances.
+NAMES_INSTANCES = re.compile(
+    r"\b(such as|including|for example|e\.g\.|namely)\b|\([A-Z][A-Za-z0-9-]+\)"
+)
+
+# "... therefore ...", "... thus ..." early in a sentence: a conclusion drawn from what came before.
+CONCLUDES = re.compile(r"^(\S+\s+){0,4}(therefore|thus|hence|so)\b", re.I)
+# How a study was done is not what it found: method sentences rank below results unless the
+# question asks about the method.
+METHOD = re.compile(
+    r"\b(tested whether|asked whether|aimed to|was designed|were randomi[sz]ed|randomly assigned|"
+    r"enrolled|recruited|were colonised|(was|were) measured|questionnaire scores|participants (then|were)|"
+    r"was an? [\w-]*\s*(randomi[sz]ed|pilot|prospective|cross-sectional|controlled)|"
+    r"the (study|trial) (included|involved|compared)|reviewed .* using)\b",
+    re.I,
+)
+ASKS_METHOD = re.compile(
+    r"\b(how was|how were|design|methods?|how many (people|participants|patients|adults)|"
+    r"who (was|were) (studied|included)|how long did|measured|questionnaire)\b",
+    re.I,
+)
+RESULT = re.compile(
+    r"(%|\b(found|showed|shows|superior|improved|improves|reduced|reduces|increased|increases|"
+    r"higher|lower|more likely|less likely|no (significant )?(difference|effect)|did not|favoured|"
+    r"odds ratio|developed|caused|predicted)\b)",
+    re.I,
+)
+
+_URL = re.compile(r"\S*(https?://|\bwww\.)\S*", re.I)
+
+
+def link_line(sentence: str) -> bool:
+    """Mostly a link: "Immunization of HealthCare Personnel: http://www.cdc.gov/..." (a sentence
+    that says something and also carries a link is still a claim)."""
+    if not _URL.search(sentence):
+        return False
+    return len(content_words(_URL.sub(" ", sentence))) < 5
+
+
+# A cross-reference is a pointer to another page, not an answer.
+POINTER = re.compile(
+    r"^\s*\(?(see (the following|also|our|this|these|the pdq|[\"“‘'])|for (more|further) information\b|"
+    r"(more|further) information (is|can be)\b|learn more\b|read more\b)",
+    re.I,
+)
+_TITLE_WORD = re.compile(r"[A-Za-z][\w'’-]*")
+_SENTENCE_VERB = re.compile(
+    r"\b(is|are|was|were|be|been|can|could|should|may|might|will|would|has|have|had|does|do|"
+    r"did|must|shows?|found|include[sd]?|causes?|means?)\b"
+)
+
+
+def title_line(sentence: str) -> bool:
+    """A title or heading on a line of its own ("Management of Multidrug-Resistant Organisms In
+    Healthcare Settings, 2006"): its words capitalised, no verb."""
+    long_words = [w for w in _TITLE_WORD.findall(sentence) if len(w) > 3]
+    if len(long_words) < 3 or _SENTENCE_VERB.search(sentence):
+        return False
+    return sum(w[0].isupper() for w in long_words) >= 0.7 * len(long_words)
+
+
+LIST_FRAGMENT = re.compile(r"^([a-z]\)|[a-z]\.\s|\d+\)|[ivx]+\.\s|[-*•])|[:;,]\s*$")
+
+
+def source_name(doc: DocMeta) -> str:
+    """A short name for a document: the study-type part of its title when it has one ("a 12-year
+    population cohort"), else its main title; with the year."""
+    title = doc.title.strip()
+    head, _, tail = title.partition(":")
+    study = re.compile(
+        r"\b(cohort|trial|meta-analysis|review|study|survey|guideline|report)\b", re.I
+    )
+    # "...: a 12-year population cohort" names the study; "...: a meta-analysis" alone does not
+    use_tail = bool(tail) and bool(study.search(tail)) and len(tail.split()) >= 4
+    name = tail.strip() if use_tail else head.strip()
+    name = re.sub(r"^(a|an|the)\s+", "", name, flags=re.I)
+    if len(name) > 70:
+        name = name[:70].rsplit(" ", 1)[0] + " …"
+    name = name[:1].upper() + name[1:]
+    return f"{name} ({doc.year})" if doc.year else name
+
+
+def bigrams(text: str) -> set[tuple[str, str]]:
+    """Adjacent content-word stems ("anxiety symptom", "diagnosed depressive"): a sentence that
+    keeps the question's word pairs speaks of the same thing, not of a neighbour ("anxiety
+    disorder" for "anxiety symptoms")."""
+    ws = content_words(text)
+    return set(itertools.pairwise(ws))
+
+
+def lead_in_for(sentence: str, doc: DocMeta) -> tuple[str, bool]:
+    """(lead-in, usable): a sentence that needs its source or subject named gets one; one that
+    leans on an unseen sentence is not usable."""
+    if NEEDS_SOURCE.match(sentence) or NEEDS_SUBJECT.match(sentence):
+        return source_name(doc) + ":", True
+    if UNRESOLVABLE.match(sentence):
+        return "", False
+    return "", True
+
+
+def unusable(sentence: str) -> bool:
+    """Not a claim at all: too short, a question, a list fragment, an instruction injected into
+    a source, a link line, a cross-reference or a title line."""
+    return bool(
+        len(sentence) < MIN_SENTENCE_CHARS
+        or sentence.rstrip().endswith("?")
+        or LIST_FRAGMENT.search(sentence.strip())
+        or is_instruction(sentence)  # an instruction injected into a source is not a claim
+        or link_line(sentence)  # a link line is a pointer, not an answer
+        or POINTER.match(sentence)  # "See the following summaries ..."
+        or title_line(sentence)  # "Management of ... Settings, 2006"
+    )
