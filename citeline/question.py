@@ -262,28 +262,7 @@ def analyse(question: str) -> Intent:
     explicit = False
     qualifiers: tuple[str, ...] = ()
     if kind in PROPERTY_ANSWER:
-        # "the prucalopride dose", "the dose of X", "the conversion factor for X": X is the
-        # main subject (the drug or test the property belongs to).
-        named = [
-            m.group(1).lower()
-            for m in (
-                _PROPERTY_OWNER_BEFORE.search(q),
-                re.search(r"\b(?:of|for)\s+(?:the\s+|an?\s+)?([A-Za-z][\w-]*)", q),
-            )
-            if m
-        ]
-        owner = next((w for w in named if w in subj and w not in _DOSE_MODIFIERS), None)
-        if owner:
-            subj.remove(owner)
-            subj.insert(0, owner)
-            explicit = True
-            # "the extended-pulsed fidaxomicin regimen": the standard regimen does not answer
-            for phrase in subject_phrases(q):
-                toks = phrase.lower().split()
-                if owner in toks:
-                    before = toks[: toks.index(owner)]
-                    qualifiers = tuple(stem(w) for w in before if w not in _DOSE_MODIFIERS)
-                    break
+        subj, explicit, qualifiers = _property_owner(q, subj)
     # "When should staff wash ...", "Can I take ...": a verb is not the main subject
     verbs = {m.lower() for m in _VERB_AFTER_MODAL.findall(q)}
     subj = [w for w in subj if w not in verbs] + [w for w in subj if w in verbs]
@@ -305,6 +284,32 @@ def analyse(question: str) -> Intent:
         main_explicit=explicit,
         qualifiers=qualifiers,
     )
+
+
+def _property_owner(q: str, subj: list[str]) -> tuple[list[str], bool, tuple[str, ...]]:
+    """ "The prucalopride dose", "the dose of X", "the conversion factor for X": X is the main
+    subject (the drug or test the property belongs to), and the words before it in its phrase
+    narrow it ("the extended-pulsed fidaxomicin regimen": the standard one does not answer)."""
+    named = [
+        m.group(1).lower()
+        for m in (
+            _PROPERTY_OWNER_BEFORE.search(q),
+            re.search(r"\b(?:of|for)\s+(?:the\s+|an?\s+)?([A-Za-z][\w-]*)", q),
+        )
+        if m
+    ]
+    owner = next((w for w in named if w in subj and w not in _DOSE_MODIFIERS), None)
+    if owner is None:
+        return subj, False, ()
+    subj = [owner, *(w for w in subj if w != owner)]
+    qualifiers: tuple[str, ...] = ()
+    for phrase in subject_phrases(q):
+        toks = phrase.lower().split()
+        if owner in toks:
+            before = toks[: toks.index(owner)]
+            qualifiers = tuple(stem(w) for w in before if w not in _DOSE_MODIFIERS)
+            break
+    return subj, True, qualifiers
 
 
 def subject_terms(text: str) -> list[str]:
@@ -391,43 +396,3 @@ def acronym_stems(intent: Intent, text: str) -> set[str]:
         if 3 <= len(w) <= 6 and w in intent.acronyms and w in text_initials:
             out.add(stem(w))
     return out
-
-
-# A source a question names: "according to NICE", "the ATLANTIS trial", "What does the AGA say?".
-_NAME_TOKEN = re.compile(r"\b([A-Z][A-Za-z0-9]*[A-Z0-9][A-Za-z0-9]*|[A-Z][a-z]{2,})\b")
-# A name shared by more than this share of the library's documents names none of them ("IBS").
-NAMED_SOURCE_MAX_SHARE = 0.15
-
-
-def name_tokens(text: str) -> set[str]:
-    """Capitalised words and acronyms of a text, lower case ("NICE", "ATLANTIS", "Kroenke")."""
-    return {m.lower() for m in _NAME_TOKEN.findall(text) if m.lower() not in STOPWORDS}
-
-
-# In a title, a name followed by a year or a kind of source names the source ("ACG 2021",
-# "the SMILES trial", "BSG and HIS guidelines"); "PHQ-9: a brief measure" names a subject.
-_SOURCE_IN_TITLE = re.compile(
-    r"\b([A-Z][A-Za-z0-9]*[A-Z0-9][A-Za-z0-9]*|[A-Z][a-z]{2,})(?=(?:[/ ](?:and )?[A-Z][A-Za-z0-9]*)*"
-    r"\s+(?:(?:19|20)\d\d\b|(?i:trial|study|guidelines?|report|criteria|cohort|project|survey|"
-    r"update|review|consensus|statement|working)\b))"
-)
-
-
-def source_tokens(title: str, publisher: str) -> set[str]:
-    """The words a question can name a document's source by: its publisher's capitalised words
-    and acronyms, and the names its title gives a source."""
-    named = {m.lower() for m in _SOURCE_IN_TITLE.findall(title)}
-    return name_tokens(publisher) | {m for m in named if m not in STOPWORDS}
-
-
-def named_sources(question: str, names: dict[str, frozenset[str]], n_docs: int) -> frozenset[str]:
-    """The documents whose publisher or title the question names by a distinctive word (`names`
-    maps such a word to the documents using it)."""
-    # the question's first word is capitalised by position only
-    body = re.sub(r"^\s*\S+", " ", question)
-    out: set[str] = set()
-    for tok in name_tokens(body):
-        docs = names.get(tok, frozenset())
-        if docs and len(docs) <= max(1, NAMED_SOURCE_MAX_SHARE * n_docs):
-            out |= docs
-    return frozenset(out)

@@ -181,7 +181,7 @@ def test_a_safety_question_for_a_special_population_needs_that_population() -> N
 
 
 def test_a_question_that_names_a_source_prefers_it() -> None:
-    from citeline.question import named_sources, source_tokens
+    from citeline.sources import named_sources, source_tokens
 
     docs = {
         "nice": ("NICE CG61: managing IBS", "National Institute for Health and Care Excellence (NICE)"),

@@ -69,6 +69,32 @@ def compose(
     """The verdict and bullets for one question, from its scored candidate sentences."""
     pool = sorted((c for c in cands if c.score >= floor), key=lambda c: -c.score)
     intent = _known_main(intent, pool)
+    pool, not_given = _answering(intent, pool)
+    if not pool:
+        return Composition(None, [], not_given)
+    verdict = _pick_verdict(pool, intent)
+    limit = NARROW_BULLETS if intent.narrow else max_bullets if intent.broad else FOCUSED_BULLETS
+    if intent.broad:
+        chosen = _pick_bullets(pool, verdict, limit, max_per_doc, BROAD_MARGIN, PER_SECTION)
+    else:
+        chosen = _pick_bullets(pool, verdict, limit, max_per_doc)
+    stance = _stance(question, intent, verdict.text) if not not_given else ""
+    lead = " ".join(x for x in (stance, verdict.lead_in) if x)
+    out_verdict = DraftSentence(
+        verdict.text, _citations(verdict, chosen), kind="verdict", lead_in=lead
+    )
+    bullets = [
+        DraftSentence(
+            c.text, _citations(c, chosen), kind=section_for(c.section, c.text), lead_in=c.lead_in
+        )
+        for c in chosen
+        if c is not verdict
+    ]
+    return Composition(out_verdict, bullets, not_given)
+
+
+def _answering(intent: Intent, pool: list[Candidate]) -> tuple[list[Candidate], bool]:
+    """The candidates that may answer, and whether the property asked for is not given."""
     not_given = False
     if intent.is_property:
         answers = property_answers(intent, pool)
@@ -97,27 +123,7 @@ def compose(
         # "What about probiotics (gut health and mental health)?": the inherited subject frames
         # the question, the new one is what it asks about.
         pool = [c for c in pool if c.names_own] or pool
-    if not pool:
-        return Composition(None, [], not_given)
-    verdict = _pick_verdict(pool, intent)
-    limit = NARROW_BULLETS if intent.narrow else max_bullets if intent.broad else FOCUSED_BULLETS
-    if intent.broad:
-        chosen = _pick_bullets(pool, verdict, limit, max_per_doc, BROAD_MARGIN, PER_SECTION)
-    else:
-        chosen = _pick_bullets(pool, verdict, limit, max_per_doc)
-    stance = _stance(question, intent, verdict.text) if not not_given else ""
-    lead = " ".join(x for x in (stance, verdict.lead_in) if x)
-    out_verdict = DraftSentence(
-        verdict.text, _citations(verdict, chosen), kind="verdict", lead_in=lead
-    )
-    bullets = [
-        DraftSentence(
-            c.text, _citations(c, chosen), kind=section_for(c.section, c.text), lead_in=c.lead_in
-        )
-        for c in chosen
-        if c is not verdict
-    ]
-    return Composition(out_verdict, bullets, not_given)
+    return pool, not_given
 
 
 def _known_main(intent: Intent, pool: Sequence[Candidate]) -> Intent:
