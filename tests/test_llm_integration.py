@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -154,7 +155,8 @@ def check_unsupported_fallback(ans: Answer, settings: Settings, model: str) -> N
     notice = prompts.render("llm_unsupported.md", backend=model)
     assert notice in ans.notices, ans.notices
     assert ans.backend == "extractive"
-    expected = extractive(settings, ans.standalone_query)  # the query that was searched
+    # the query that was searched, for the same audience
+    expected = extractive(settings, ans.standalone_query, audience=ans.audience)
     assert [c.text for c in ans.claims] == [c.text for c in expected.claims]
 
 
@@ -179,20 +181,18 @@ def test_real_model_condenses_follow_ups_or_falls_back_to_rules(
     check_enforced(ans, settings)
 
 
-def test_cli_ask_json_names_the_model(llm_url: str, corpus_settings: Settings) -> None:
+def cli_ask_json(home: Path, url: str, question: str) -> dict:
+    """`python -m citeline ask --json` in a fresh process, answered through `url`."""
     env = {
-        "CITELINE_HOME": str(corpus_settings.home_path),
+        "CITELINE_HOME": str(home),
         "CITELINE_LLM": "openai",
-        "CITELINE_LLM_BASE_URL": llm_url,
+        "CITELINE_LLM_BASE_URL": url,
         "CITELINE_LLM_TIMEOUT": "300",
         "PATH": "/usr/bin:/bin",
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "PYTHONPATH": str(PROJECT_ROOT),
     }
-    # At temperature 0 SmolLM2 writes at least one supported sentence for the seed question (for
-    # the FMT question none of its sentences survive, and the extractive answer is shown).
-    question = SEED
     out = subprocess.run(
         [sys.executable, "-m", "citeline", "ask", question, "--json"],
         capture_output=True,
@@ -204,7 +204,6 @@ def test_cli_ask_json_names_the_model(llm_url: str, corpus_settings: Settings) -
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     print(json.dumps({k: data[k] for k in ("backend", "verdict", "sections", "removed_claims")}))
-    assert data["backend"] == f"openai:{llm_server.MODEL_ALIAS}", data["notices"]
     refs = {r["n"] for r in data["references"]}
     claims = [c for s in data["sections"] for c in s["claims"]]
     if data["verdict"]:
@@ -215,6 +214,39 @@ def test_cli_ask_json_names_the_model(llm_url: str, corpus_settings: Settings) -
         assert c["citations"] and set(c["citations"]) <= refs, c
     assert {n for c in claims for n in c["citations"]} == refs
     assert data["refused"] == (not claims)
+    return data
+
+
+def test_cli_ask_json_names_the_model(llm_url: str, corpus_settings: Settings) -> None:
+    """The JSON names the backend whose sentences are shown: the model when any of its
+    sentences survived enforcement, else the extractive answer with the notice saying why."""
+    model = f"openai:{llm_server.MODEL_ALIAS}"
+    # The real model: what SmolLM2 writes at temperature 0 changes with the passages it is
+    # given, so either outcome may happen; each must be reported as it is.
+    data = cli_ask_json(corpus_settings.home_path, llm_url, SEED)
+    if data["backend"] != model:
+        assert data["backend"] == "extractive", data["backend"]
+        assert prompts.render("llm_unsupported.md", backend=model) in data["notices"]
+        assert data["removed_claims"] and all(r["label"] for r in data["removed_claims"])
+
+    # A model whose draft quotes passage 1 and cites it: its answer is shown and named.
+    def server(h: BaseHTTPRequestHandler) -> None:
+        if h.path.endswith("/models"):
+            return send(h, 200, models_json(), "application/json")
+        body = read_body(h)
+        prompt = body["messages"][-1]["content"]
+        m = re.search(r'<passage n="1" source="[^"]*">\n(.*?)\n</passage>', prompt, re.S)
+        quoted = next(s for s in split_sentences(m.group(1)) if len(s) > 40) if m else ""
+        draft = f"{quoted} [1]"
+        if body.get("stream"):
+            send(h, 200, sse(draft), "text/event-stream")
+        else:
+            send(h, 200, completion(draft), "application/json")
+
+    with loopback_server(server) as url:
+        data = cli_ask_json(corpus_settings.home_path, url, SEED)
+    assert data["backend"] == "openai:fake-model", data["notices"]
+    assert not any("wrote no sentence" in n for n in data["notices"]), data["notices"]
 
 
 # ------------------------------------------------------------------ failing servers
@@ -303,8 +335,13 @@ def completion(content: str) -> bytes:
     ).encode()
 
 
-def extractive(settings: Settings, question: str, history: list[Turn] | None = None) -> Answer:
-    return answer(question, history or [], settings.replace(llm="none"))
+def extractive(
+    settings: Settings,
+    question: str,
+    history: list[Turn] | None = None,
+    audience: str | None = None,
+) -> Answer:
+    return answer(question, history or [], settings.replace(llm="none"), audience=audience)
 
 
 def check_fallback(ans: Answer, settings: Settings, url: str, reason: str) -> None:

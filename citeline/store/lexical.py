@@ -62,34 +62,43 @@ class _TermShares:
     FTS5 stops there), far less than scoring all of them."""
 
     def __init__(self) -> None:
-        self.key: tuple[int, float, int] = (-1, -1.0, -1)
-        self.limit = 0
-        self.common: dict[str, bool] = {}
-        self.counts: dict[str, int] = {}
+        # (version key, row limit, term -> common, term -> count), replaced in one assignment:
+        # answers in other threads keep the state they started with (an ingest may commit
+        # meanwhile), so none reads a cache another thread has just cleared
+        self.state: tuple[tuple[int, float, int], int, dict[str, bool], dict[str, int]] = (
+            (-1, -1.0, -1),
+            0,
+            {},
+            {},
+        )
 
-    def _check(self, catalog: Catalog, tuning: Tuning) -> None:
+    def _current(
+        self, catalog: Catalog, tuning: Tuning
+    ) -> tuple[tuple[int, float, int], int, dict[str, bool], dict[str, int]]:
         key = (catalog.version(), tuning.lexical_max_df_share, tuning.lexical_min_rows)
-        if self.key != key:  # the index changed (or the share did): start over
+        state = self.state
+        if state[0] != key:  # the index changed (or the share did): start over
             n = catalog.conn().execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
             share, least = tuning.lexical_max_df_share, tuning.lexical_min_rows
-            self.key, self.limit = key, max(int(share * n), least)
-            self.common, self.counts = {}, {}
+            state = (key, max(int(share * n), least), {}, {})
+            self.state = state
+        return state
 
     def selective(self, catalog: Catalog, terms: Sequence[str], tuning: Tuning) -> list[str]:
         terms = [t for t in (t.replace('"', "") for t in terms) if t]
-        self._check(catalog, tuning)
+        _, limit, common, counts = self._current(catalog, tuning)
         if tuning.lexical_max_df_share >= 1 or len(terms) < 2:
             return terms
         conn = catalog.conn()
         for t in terms:  # the index holds more than `limit` rows for a common term
-            if t not in self.common:
+            if t not in common:
                 sql = "SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 1 OFFSET ?"
-                self.common[t] = conn.execute(sql, [f'"{t}"', self.limit]).fetchone() is not None
-        keep = [t for t in terms if not self.common[t]]
+                common[t] = conn.execute(sql, [f'"{t}"', limit]).fetchone() is not None
+        keep = [t for t in terms if not common[t]]
         if keep:
             return keep
         for t in terms:  # every term is common: the rarest one (exact counts, cached)
-            if t not in self.counts:
+            if t not in counts:
                 sql = "SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ?"
-                self.counts[t] = conn.execute(sql, [f'"{t}"']).fetchone()[0]
-        return [min(terms, key=lambda t: self.counts[t])]
+                counts[t] = conn.execute(sql, [f'"{t}"']).fetchone()[0]
+        return [min(terms, key=lambda t: counts[t])]
