@@ -138,6 +138,13 @@ def _add_medquad(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         default=None,
         help="index only N answers: the asked questions' own, then a fixed sample (default all)",
     )
+    p.add_argument(
+        "--split",
+        choices=("test", "dev"),
+        default="test",
+        help="test: the questions reported on (default); dev: the next 100 of the same order, "
+        "held out of the reranker's training, for choosing settings (never reported as results)",
+    )
     p.add_argument("--cache", type=Path, default=None, help="embedding cache folder")
     p.add_argument("--out", type=Path, default=Path("reports/eval"), help="report folder")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -151,7 +158,12 @@ def _run_medquad(args: argparse.Namespace) -> int:
             f"error: {args.dataset} does not exist (see ../shared/data/README.md)", file=sys.stderr
         )
         return 2
-    opts = Options(limit=args.limit or None, max_docs=args.max_docs or None, cache=args.cache)
+    opts = Options(
+        limit=args.limit or None,
+        max_docs=args.max_docs or None,
+        cache=args.cache,
+        split=args.split,
+    )
     result = run(args.dataset, opts)
     paths = write(result, args.out)
     if args.json:

@@ -50,6 +50,7 @@ DEFAULT_DIR = PROJECT_ROOT.parent / "shared" / "data" / "medquad"
 DATA_FILE = "medquad_subset.jsonl"
 # --limit 0 asks all; 200 took 1,467 s of answering on the shared 2-core machine (eval/README.md).
 DEFAULT_LIMIT = 200
+DEV_QUESTIONS = 100
 
 
 def _stderr(msg: str) -> None:
@@ -76,6 +77,7 @@ class Options:
     limit: int | None = DEFAULT_LIMIT
     max_docs: int | None = None
     cache: Path | None = None
+    split: str = "test"  # or "dev": the DEV_QUESTIONS after the DEFAULT_LIMIT reported ones
 
 
 def data_file(folder: Path) -> Path:
@@ -139,6 +141,18 @@ def select_questions(qas: Sequence[QA], limit: int | None) -> list[QA]:
         order += [q[i] for q in queues if i < len(q)]
         i += 1
     return order[:limit] if limit else order
+
+
+def split_questions(qas: Sequence[QA], split: str, limit: int | None) -> list[QA]:
+    """The questions of a split. "test": the first `limit` of the round-robin order (what is
+    reported); "dev": the DEV_QUESTIONS that follow the default DEFAULT_LIMIT, held out of the
+    reranker's training (train/reranker_data.py) and used only to choose settings."""
+    if split == "test":
+        return select_questions(qas, limit)
+    if split != "dev":
+        raise ConfigError(f"unknown MedQuAD split {split!r} (test or dev)")
+    dev = select_questions(qas, None)[DEFAULT_LIMIT : DEFAULT_LIMIT + DEV_QUESTIONS]
+    return dev[:limit] if limit else dev
 
 
 def select_docs(qas: Sequence[QA], asked: Sequence[QA], max_docs: int | None) -> list[QA]:
@@ -272,7 +286,7 @@ def run(folder: Path, opts: Options, log: Log = _stderr) -> dict[str, Any]:
     t0 = time.perf_counter()
     commit = git_commit()  # at the start: HEAD may move during a run of many minutes
     qas = load_medquad(folder)
-    asked = select_questions(qas, opts.limit)
+    asked = split_questions(qas, opts.split, opts.limit)
     docs = select_docs(qas, asked, opts.max_docs)
     timings: dict[str, float] = {"load": time.perf_counter() - t0}
     with tempfile.TemporaryDirectory(prefix="citeline-medquad-", ignore_cleanup_errors=True) as tmp:
@@ -319,6 +333,7 @@ def run(folder: Path, opts: Options, log: Log = _stderr) -> dict[str, Any]:
             "top_k": settings.top_k,
             "embed_model": embedder.name,
             "limit": opts.limit,
+            "split": opts.split,
             "max_docs": opts.max_docs,
         },
         "timings": {k: round(v, 1) for k, v in timings.items()},

@@ -276,12 +276,16 @@ def test_pointers_and_title_lines_are_not_claims() -> None:
         ("c", "Guideline", "Leukemia", [
             "See the following PDQ summaries for more information about leukemia: Adult Treatment.",
             "Management of Multidrug-Resistant Organisms In Healthcare Settings, 2006",
+            "Leukemia Treatment of Adults, http://example.org/pdq/ leuk1.htm Guideline for Blood "
+            "Cancers in Adults 1998 http://example.org/pdf/leuk98.pdf",
             "Adult acute myeloid leukemia is a cancer of the blood and bone marrow.",
+            "Adult acute myeloid leukemia is treated in two phases (https://example.org/aml).",
         ]),
     ])  # fmt: skip
     q = "What is adult acute myeloid leukemia?"
     cands = scoring.candidates(q, analyse(q), passages, vecs, EMB.embed([q])[0], "clinician")
-    assert [c.text.split()[0] for c in cands] == ["Adult"]
+    # a run of reference entries with links and no verb is not a claim; a claim with a link is
+    assert [c.text.split()[-1] for c in cands] == ["marrow.", "(https://example.org/aml)."]
 
 
 def test_the_verdict_is_about_the_subject_asked_when_a_passage_is() -> None:

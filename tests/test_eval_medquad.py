@@ -10,7 +10,15 @@ import pytest
 from citeline.errors import ConfigError
 from eval.__main__ import main
 from eval.external import External, add_to_reports
-from eval.medquad import QA, load_medquad, select_docs, select_questions
+from eval.medquad import (
+    DEFAULT_LIMIT,
+    DEV_QUESTIONS,
+    QA,
+    load_medquad,
+    select_docs,
+    select_questions,
+    split_questions,
+)
 from tests.conftest import shared_data
 
 
@@ -22,6 +30,30 @@ def test_questions_are_sampled_round_robin_over_the_sources() -> None:
     rows = [qa(i, "A") for i in range(3)] + [qa(i, "B") for i in range(2)] + [qa(0, "C")]
     assert [r.id for r in select_questions(rows, 4)] == ["A_0", "B_0", "C_0", "A_1"]
     assert len(select_questions(rows, None)) == 6 == len(set(select_questions(rows, 0)))
+
+
+def test_the_dev_split_follows_the_reported_questions_and_never_overlaps_them() -> None:
+    rows = [qa(i, s) for i in range(60) for s in "ABCDEFG"]
+    test = split_questions(rows, "test", DEFAULT_LIMIT)
+    dev = split_questions(rows, "dev", None)
+    assert len(test) == DEFAULT_LIMIT and len(dev) == DEV_QUESTIONS
+    assert not {r.id for r in test} & {r.id for r in dev}
+    assert dev == select_questions(rows, None)[DEFAULT_LIMIT : DEFAULT_LIMIT + DEV_QUESTIONS]
+    assert split_questions(rows, "dev", 5) == dev[:5]
+    with pytest.raises(ConfigError, match="unknown MedQuAD split"):
+        split_questions(rows, "train", None)
+
+
+def test_the_reranker_never_trains_on_a_question_eval_asks() -> None:
+    path = shared_data("medquad")
+    from train.reranker_data import medquad_rows
+
+    qas = load_medquad(path)
+    held = {r.id for r in split_questions(qas, "test", DEFAULT_LIMIT)}
+    held |= {r.id for r in split_questions(qas, "dev", None)}
+    trained = {row[0] for row in medquad_rows(path / "medquad_subset.jsonl")}
+    assert len(trained) > 200 and not trained & held
+    assert len(held) == DEFAULT_LIMIT + DEV_QUESTIONS
 
 
 def test_quick_runs_index_the_asked_answers_first() -> None:

@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-MODELS = {"verifier": "train.verifier"}
+MODELS = {"verifier": "train.verifier", "reranker": "train.reranker"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -101,11 +101,14 @@ _URL = re.compile(r"\S*(https?://|\bwww\.)\S*", re.I)
 
 
 def link_line(sentence: str) -> bool:
-    """Mostly a link: "Immunization of HealthCare Personnel: http://www.cdc.gov/..." (a sentence
-    that says something and also carries a link is still a claim)."""
+    """Mostly a link: "Immunization of HealthCare Personnel: http://www.cdc.gov/...", or a run of
+    reference entries with their links and no verb ("Influenza Vaccination of Health-Care
+    Personnel, http://... Guideline for Infection Control ... 1998 http://..."); a sentence
+    that says something and also carries a link is still a claim."""
     if not _URL.search(sentence):
         return False
-    return len(content_words(_URL.sub(" ", sentence))) < 5
+    rest = _URL.sub(" ", sentence)
+    return len(content_words(rest)) < 5 or not _SENTENCE_VERB.search(rest)
 
 
 # A cross-reference is a pointer to another page, not an answer.
