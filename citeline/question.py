@@ -89,7 +89,12 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("timing", re.compile(r"^\s*when\b|\bat what (age|point|time)\b", re.I)),
     (
         "safety",
-        re.compile(r"\b(safe|safety|side[- ]effects?|adverse|harmful|dangerous|tolerated)\b", re.I),
+        re.compile(
+            r"\b(safe|safety|side[- ]effects?|adverse|harmful|dangerous|tolerated)\b|"
+            r"^\s*what\s+(are|is)\s+(the\s+)?(main\s+|possible\s+|known\s+|potential\s+)?"
+            r"(risks?|harms?|dangers?|complications?|downsides?)\b",
+            re.I,
+        ),
     ),
 ]
 _DEFINITION = re.compile(
@@ -162,7 +167,8 @@ PROPERTY_ANSWER: dict[str, re.Pattern[str]] = {
     ),
     "safety": re.compile(
         r"\b(safe|safety|side[- ]effects?|adverse|harms?|risks?|tolerat\w*|caution|"
-        r"contraindicat\w*|interactions?|well tolerated|serious)\b",
+        r"contraindicat\w*|interactions?|well tolerated|serious|infections?|transmi(t|ssion)\w*|"
+        r"complications?|long-term effects|deaths?|fatal|overdose|dependence|withdrawal)\b",
         re.I,
     ),
     "timing": re.compile(

@@ -45,6 +45,10 @@ def test_question_kinds_and_subjects() -> None:
     assert analyse("What is the PHQ-2 cut-off?").kind == "cutoff"
     assert analyse("Is FMT recommended for depression?").kind == "yesno"
     assert analyse("What is irritable bowel syndrome?").kind == "definition"
+    # "the risks of X" asks what can go wrong with X; "the risk of Y" in a yes/no is an outcome
+    risks = analyse("What are the main risks of faecal microbiota transplantation?")
+    assert risks.kind == "safety" and risks.main == stem("faecal")
+    assert analyse("Does smoking increase the risk of Crohn's disease?").kind == "yesno"
     intent = analyse("What dose of amitriptyline is used for IBS in pregnancy?")
     assert intent.main == stem("amitriptyline") and "ibs" in intent.subject
     assert intent.population == ("pregnancy",)  # a scope word, never the subject
@@ -52,6 +56,23 @@ def test_question_kinds_and_subjects() -> None:
         "gut health",
         "mental health",
     )
+
+
+def test_a_risk_question_is_answered_by_what_can_go_wrong() -> None:
+    passages, vecs = _passages([
+        ("a", "Guideline", "Faecal microbiota transplant", [
+            "Faecal microbiota transplant (FMT) moves screened donor stool into a patient's gut.",
+            "A stool transplant can pass on infections from the donor to the recipient.",
+        ]),
+    ])  # fmt: skip
+    q = "What are the risks of faecal microbiota transplant?"
+    intent = analyse(q)
+    comp = extractive.compose(
+        q, intent, scoring.candidates(q, intent, passages, vecs, EMB.embed([q])[0], "clinician"),
+        floor=0.0, max_bullets=8,
+    )  # fmt: skip
+    assert comp.verdict is not None and "pass on infections" in comp.verdict.text
+    assert not comp.not_given
 
 
 def test_a_dose_of_another_drug_is_never_the_answer() -> None:
