@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Sequence, Set
 from typing import TypedDict
@@ -23,6 +24,11 @@ _ANAPHORIC_START = re.compile(
 )
 MAX_PHRASES = 3
 _WHAT_ABOUT = re.compile(r"^\s*(and\s+)?(what|how)\s+about\b", re.IGNORECASE)
+# "Which screener ...?", "What test ...?": asks for an instance, which the answer names.
+_WHICH_INSTANCE = re.compile(
+    r"^\s*(which|what)\s+(?!(is|are|was|were|do|does|did|can|could|should|would|about)\b)[\w-]+",
+    re.IGNORECASE,
+)
 # A pronoun that stands for the conversation's subject.
 # ("that" in "And if that doesn't work?" is the last answer's advice, not the subject.)
 _PRONOUN_SUBJECT = re.compile(r"\b(it|they|them)\b", re.IGNORECASE)
@@ -76,8 +82,14 @@ def resolve(
     if condense is not None:
         return condense(question, turns).strip() or question
     subject: list[str] = []
-    for previous in users:
+    for i, turn in enumerate(turns):
+        if turn.get("role") != "user" or not turn.get("content"):
+            continue
+        previous = turn["content"]
         subject = _next_subject(previous, subject, entities, titles)
+        reply = turns[i + 1] if i + 1 < len(turns) else None
+        if reply and reply.get("role") == "assistant" and _WHICH_INSTANCE.match(previous):
+            subject = _answered_instance(previous, reply.get("content", ""), subject, entities)
     if not subject:
         last = next((t["content"] for t in reversed(turns) if t.get("role") == "assistant"), "")
         subject = own_subject(last, entities)[:1]
@@ -112,6 +124,23 @@ def _continues(question: str, own: list[str], titles: Set[str] | None) -> bool:
     )
 
 
+def _answered_instance(
+    question: str, reply: str, subject: list[str], entities: Set[str] | None
+) -> list[str]:
+    """After "Which two-item screener can I use?" answered "The GAD-2, ...", the GAD-2 is what
+    the conversation is about: "How well does it perform?" asks about the GAD-2."""
+    asked = {stem(w) for w in re.findall(r"[\w'-]+", question.lower())}
+    for phrase in own_subject(reply, entities):
+        # a name ("HADS" of "HADS deliberately leaves"), not the words that follow it
+        name = list(itertools.takewhile(lambda t: t[:1].isupper(), phrase.split()))
+        phrase = " ".join(name) or phrase
+        words = {stem(w) for w in re.findall(r"[\w'-]+", phrase.lower())}
+        if words and not words & asked:
+            rest = [s for s in subject if s.lower() != phrase.lower()]
+            return [phrase, *rest][:MAX_PHRASES]
+    return subject
+
+
 def _next_subject(
     question: str, subject: list[str], entities: Set[str] | None, titles: Set[str] | None = None
 ) -> list[str]:
@@ -119,9 +148,12 @@ def _next_subject(
     if not own:
         return subject
     if _continues(question, own, titles):
-        return (own + [s for s in subject if s.lower() not in (o.lower() for o in own)])[
-            :MAX_PHRASES
-        ]
+        old = [s for s in subject if s.lower() not in (o.lower() for o in own)]
+        if old and _PRONOUN_SUBJECT.search(question) and not _WHAT_ABOUT.match(question):
+            # "Does it depend on disease activity?": "it" is still the subject (anxiety in
+            # IBD); disease activity only narrows it
+            return (old + own)[:MAX_PHRASES]
+        return (own + old)[:MAX_PHRASES]
     return own[:MAX_PHRASES]
 
 

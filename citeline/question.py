@@ -65,13 +65,17 @@ _YESNO = re.compile(
     re.I,
 )
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("dose", re.compile(r"\b(doses?|dosages?|dosing|how much|how many (mg|milligrams?))\b", re.I)),
+    # "low-dose amitriptyline" names a drug; it does not ask for a dose
+    (
+        "dose",
+        re.compile(r"(?<!-)\b(doses?|dosages?|dosing|how much|how many (mg|milligrams?))\b", re.I),
+    ),
     ("frequency", re.compile(r"\b(how often|how frequently|frequency|how many times)\b", re.I)),
     ("duration", re.compile(r"\b(how long|duration|for how many (days|weeks|months))\b", re.I)),
     (
         "cutoff",
         re.compile(
-            r"\b(cut-?offs?|cut-?points?|thresholds?|what score|score (range|band)s?|"
+            r"\b(cut-?offs?|cut-?points?|thresholds?|(what|which) ([\w-]+ )?score|score (range|band)s?|"
             r"scores? (indicates?|means?)|scored|scoring|interpret\w* (the )?scores?)\b",
             re.I,
         ),
@@ -145,7 +149,8 @@ PROPERTY_ANSWER: dict[str, re.Pattern[str]] = {
         re.I,
     ),
     "duration": re.compile(
-        rf"\b((\d+|{NUMBER_WORD}|a few|several)(\s*(-|–|to)\s*\d+)?\s*(days?|weeks?|months?|years?|hours?)|"
+        rf"\b((\d+|{NUMBER_WORD}|a few|several)(\s*(-|–|to)\s*\d+)?\s*"
+        r"(minutes?|days?|weeks?|months?|years?|hours?)|"
         r"short|brief|lifelong|long-term|temporary|indefinitely)\b",
         re.I,
     ),

@@ -49,6 +49,10 @@ def test_question_kinds_and_subjects() -> None:
     risks = analyse("What are the main risks of faecal microbiota transplantation?")
     assert risks.kind == "safety" and risks.main == stem("faecal")
     assert analyse("Does smoking increase the risk of Crohn's disease?").kind == "yesno"
+    # "low-dose amitriptyline" names a drug; "which GAD-7 score" asks for a cut-off
+    assert analyse("Did low-dose amitriptyline improve their mood?").kind == "yesno"
+    assert analyse("Which GAD-7 score should prompt further assessment?").kind == "cutoff"
+    assert analyse("How long does it take?").answers_property("It takes a few minutes.")
     intent = analyse("What dose of amitriptyline is used for IBS in pregnancy?")
     assert intent.main == stem("amitriptyline") and "ibs" in intent.subject
     assert intent.population == ("pregnancy",)  # a scope word, never the subject

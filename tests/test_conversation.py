@@ -86,3 +86,39 @@ def test_a_turn_naming_no_title_word_narrows_the_subject() -> None:
     assert resolve("How common is anxiety in heartburn?", hist, titles=titles).endswith(
         "heartburn?"
     )
+
+
+def test_the_instance_an_answer_names_is_what_it_stands_for() -> None:
+    # "Which screener?" answered "The GAD-2, ...": "it" is the GAD-2, not "two-item screener"
+    entities = stems_of("GAD-2 anxiety screener; HADS Hospital Anxiety and Depression Scale")
+    turns = [
+        Turn(role="user", content="Which two-item screener can I use for anxiety in clinic?"),
+        Turn(role="assistant", content="The GAD-2, made up of the first two items of the GAD-7."),
+    ]
+    q = resolve("How well does it perform?", turns, entities=entities)
+    assert q.startswith("How well does GAD-2 perform")
+    turns = [
+        Turn(role="user", content="Which mood questionnaire avoids physical symptoms?"),
+        Turn(role="assistant", content="The HADS deliberately leaves out physical symptoms."),
+    ]
+    q = resolve("How long does it take to fill in?", turns, entities=entities)
+    assert q.startswith("How long does HADS take")  # the name, not the words after it
+    # a yes/no question's answer does not replace the subject
+    turns = [
+        Turn(role="user", content="Is the GAD-2 useful for anxiety?"),
+        Turn(role="assistant", content="The HADS is another option."),
+    ]
+    assert "HADS" not in resolve("How well does it perform?", turns, entities=entities)
+
+
+def test_a_pronoun_turn_keeps_its_referent_first() -> None:
+    # "Does it depend on disease activity?": "it" is still anxiety in IBD; the next "it" too
+    entities = stems_of("Anxiety and depression in inflammatory bowel disease; disease activity")
+    turns = [
+        Turn(role="user", content="How common is anxiety in inflammatory bowel disease?"),
+        Turn(role="assistant", content="About 32% of adults with IBD have anxiety symptoms."),
+        Turn(role="user", content="Does it depend on disease activity?"),
+        Turn(role="assistant", content="Symptoms are more common when IBD is active."),
+    ]
+    q = resolve("Does it differ between women and men?", turns, entities=entities)
+    assert q.startswith("Does anxiety differ between women and men")
