@@ -34,7 +34,8 @@ GENERIC = frozenset(
     slowly quick slow give gives set sets table say depend depends depending consider
     considered considering try trying tried avoid avoids avoiding differ differs different
     perform performs performed improve improves improved suggest suggests choose chosen
-    feel feeling better worse keep keeps coming back change changes changed""".split()
+    feel feeling better worse keep keeps coming back change changes changed according
+    initial found find finds show shows showed shown studied largest""".split()
 )
 
 # Scope words: the population or setting a question narrows to. They are qualifiers, never the
@@ -85,7 +86,9 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         "prevalence",
         re.compile(
             r"\b(how common|how prevalent|prevalence|what percentage|what proportion|"
-            r"how many people|what share)\b|^\s*(is|are)\b.{0,60}\b(common|prevalent|rare)\b",
+            r"how many people(?!.{0,80}\b(studied|included|enrolled|recruited|took part|"
+            r"participated|randomi[sz]ed))|what share)\b|"
+            r"^\s*(is|are)\b.{0,60}\b(common|prevalent|rare)\b",
             re.I,
         ),
     ),

@@ -52,6 +52,10 @@ def test_question_kinds_and_subjects() -> None:
     # "low-dose amitriptyline" names a drug; "which GAD-7 score" asks for a cut-off
     assert analyse("Did low-dose amitriptyline improve their mood?").kind == "yesno"
     assert analyse("Which GAD-7 score should prompt further assessment?").kind == "cutoff"
+    # how many took part is a count, how many have it a prevalence
+    assert analyse("How many people with IBS were studied in the trial?").kind == "quantity"
+    assert analyse("How many people have IBS?").kind == "prevalence"
+    assert "found" not in analyse("What differences have been found in IBS?").subject
     assert analyse("How long does it take?").answers_property("It takes a few minutes.")
     intent = analyse("What dose of amitriptyline is used for IBS in pregnancy?")
     assert intent.main == stem("amitriptyline") and "ibs" in intent.subject
