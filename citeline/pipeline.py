@@ -23,8 +23,8 @@ from citeline.config import Settings
 from citeline.conversation import Turn, resolve
 from citeline.embeddings import Embedder
 from citeline.engine import Engine, get_engine, reset_engines
+from citeline.properties import PROPERTY_NAME
 from citeline.question import (
-    PROPERTY_NAME,
     SPECIAL_POPULATION,
     Intent,
     analyse,
@@ -225,6 +225,7 @@ def scope_step(run: Run) -> bool:
         best[c.n] = max(best.get(c.n, -9.0), c.score)
     ranked = sorted(ret.pool or ret.passages, key=lambda p: -best.get(p.n, p.score - 1.0))
     chosen = select(ranked, settings.top_k, settings.max_per_doc)
+    chosen = scoring.keep_best_named(chosen, ranked, cands)
     renumber = {id(p.chunk): p.n for p in chosen}
     by_old = {p.n: p for p in ret.pool or ret.passages}
     run.candidates = []

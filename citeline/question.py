@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from citeline.properties import PROPERTY_ANSWER
 from citeline.text import STOPWORDS, stem, words
 
 # Words that say what is asked, or are too general to be the subject of a clinical question.
@@ -35,7 +36,8 @@ GENERIC = frozenset(
     considered considering try trying tried avoid avoids avoiding differ differs different
     perform performs performed improve improves improved suggest suggests choose chosen
     feel feeling better worse keep keeps coming back change changes changed according
-    initial found find finds show shows showed shown studied largest""".split()
+    initial found find finds show shows showed shown studied largest instead rather another
+    topic""".split()
 )
 
 # Scope words: the population or setting a question narrows to. They are qualifiers, never the
@@ -137,64 +139,12 @@ _VERB_AFTER_MODAL = re.compile(
     r"staff|clinicians|doctors|nurses|patients|people|someone|one)\s+([a-z]+)\b",
     re.I,
 )
+_TIME_UNITS = frozenset(
+    "minute minutes hour hours day days week weeks month months year years".split()
+)
 _WHICH = re.compile(r"^\s*(which|what)\b", re.I)
 _WHO = re.compile(r"^\s*who\b|\b(which|what) (patients|people)\b", re.I)
 _HOW = re.compile(r"^\s*(how|why)\b", re.I)
-
-# What an answer to each property question contains.
-UNIT = r"(?:mg|mcg|µg|μg|g|grams?|milligrams?|micrograms?|ml|mL|IU|units?|mg/kg|mg/day|MME)"
-NUMBER_WORD = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|once|twice)"
-PROPERTY_ANSWER: dict[str, re.Pattern[str]] = {
-    "dose": re.compile(rf"\d[\d.,]*\s*(?:-|–|to)?\s*\d*[\d.,]*\s*{UNIT}\b", re.I),
-    "frequency": re.compile(
-        rf"\b(daily|once|twice|{NUMBER_WORD} times|times (a|per)|every|each time|per (day|week)|"
-        r"weekly|monthly|annually|yearly|hourly|before|after|whenever|at least|routinely)\b",
-        re.I,
-    ),
-    "duration": re.compile(
-        rf"\b((\d+|{NUMBER_WORD}|a few|several)(\s*(-|–|to)\s*\d+)?\s*"
-        r"(minutes?|days?|weeks?|months?|years?|hours?)|"
-        r"short|brief|lifelong|long-term|temporary|indefinitely)\b",
-        re.I,
-    ),
-    "cutoff": re.compile(
-        r"(score[sd]? (of|below|above) \d|≥\s*\d|>=\s*\d|\d+ or (more|higher|above|greater|over)|"
-        r"\b\d+\s*(-|–|to)\s*\d+\b|cut-?points?|cut-?offs?|threshold)",
-        re.I,
-    ),
-    "regimen": re.compile(
-        rf"\d[\d.,]*\s*{UNIT}\b|\b(\d+|{NUMBER_WORD})\s*(days?|weeks?|months?)\b|\b(daily|twice|times a)\b",
-        re.I,
-    ),
-    # a number that is not a year ("In 2018, ..." gives no conversion factor)
-    "quantity": re.compile(r"(?<![\d.])(?!(?:19|20)\d\d\b)\d+(?:\.\d+)?"),
-    "prevalence": re.compile(
-        r"\d+(\.\d+)?\s*%|\b(one|two) in (two|three|four|five|six|ten|\d+)\b|\b(half|a third|a quarter|"
-        r"most|majority|minority)\b|\bprevalence\b|\bcommon\b",
-        re.I,
-    ),
-    "safety": re.compile(
-        r"\b(safe|safety|side[- ]effects?|adverse|harms?|risks?|tolerat\w*|caution|"
-        r"contraindicat\w*|interactions?|well tolerated|serious|infections?|transmi(t|ssion)\w*|"
-        r"complications?|long-term effects|deaths?|fatal|overdose|dependence|withdrawal)\b",
-        re.I,
-    ),
-    "timing": re.compile(
-        r"\b(before|after|when|during|within|at (the )?(start|end|age)|until|\d+\s*(days?|weeks?|months?|years?))\b",
-        re.I,
-    ),
-}
-PROPERTY_NAME = {
-    "dose": "dose",
-    "frequency": "frequency",
-    "duration": "duration",
-    "cutoff": "cut-off",
-    "regimen": "regimen",
-    "quantity": "figure",
-    "prevalence": "frequency figure",
-    "timing": "timing",
-    "safety": "safety information",
-}
 
 
 @dataclass(frozen=True)
@@ -250,6 +200,18 @@ class Intent:
 _FRAME = re.compile(r"\s*\(([^()]*)\)\s*\?\s*$")
 
 
+# A sentence ends at . ! or ? before a capital ("C. difficile" and "e.g. the" go on).
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-Z])")
+
+
+def asked_sentence(question: str) -> str:
+    """The sentence that asks: the last one ending in "?" of a question that tells something
+    first ("I have IBS, ... Is this just my IBS?"); the whole text otherwise."""
+    parts = [p.strip() for p in _SENTENCE_END.split(question.strip()) if p.strip()]
+    asks = [p for p in parts if p.endswith("?") and len(p) >= 8]
+    return asks[-1] if len(parts) > 1 and asks else question
+
+
 def analyse(question: str) -> Intent:
     q = question.strip()
     # A follow-up's inherited subject, "(gut health and mental health)", frames the question;
@@ -258,25 +220,29 @@ def analyse(question: str) -> Intent:
     frame = subject_terms(frame_match.group(1)) if frame_match else []
     if frame_match:
         q = q[: frame_match.start()] + "?"
-    kind = next((name for name, pat in _PATTERNS if pat.search(q)), "")
+    # "My tummy has been bloated for a month. When should I see my GP?": the last question
+    # says what is asked; every sentence says what about
+    asked = asked_sentence(q)
+    kind = next((name for name, pat in _PATTERNS if pat.search(asked)), "")
     if not kind:
-        if _WHO.search(q):
+        if _WHO.search(asked):
             kind = "who"
-        elif _DEFINITION.search(q) and len(subject_terms(q)) <= 3:
+        elif _DEFINITION.search(asked) and len(subject_terms(q)) <= 3:
             kind = "definition"
-        elif _YESNO.search(q):
+        elif _YESNO.search(asked):
             kind = "yesno"
-        elif _WHICH.search(q):
+        elif _WHICH.search(asked):
             kind = "which"
-        elif _HOW.search(q):
+        elif _HOW.search(asked):
             kind = "how"
         else:
             kind = "general"
-    subj = subject_terms(q)
+    # what the asking sentence names comes first, then what the others tell
+    subj = list(dict.fromkeys(subject_terms(asked) + subject_terms(q)))
     explicit = False
     qualifiers: tuple[str, ...] = ()
     if kind in PROPERTY_ANSWER:
-        subj, explicit, qualifiers = _property_owner(q, subj)
+        subj, explicit, qualifiers = _property_owner(asked, subj)
     # "When should staff wash ...", "Can I take ...": a verb is not the main subject
     verbs = {m.lower() for m in _VERB_AFTER_MODAL.findall(q)}
     subj = [w for w in subj if w not in verbs] + [w for w in subj if w in verbs]
@@ -312,7 +278,10 @@ def _property_owner(q: str, subj: list[str]) -> tuple[list[str], bool, tuple[str
         )
         if m
     ]
-    owner = next((w for w in named if w in subj and w not in _DOSE_MODIFIERS), None)
+    owner = next(
+        (w for w in named if w in subj and w not in _DOSE_MODIFIERS and w not in _TIME_UNITS),
+        None,
+    )
     if owner is None:
         return subj, False, ()
     subj = [owner, *(w for w in subj if w != owner)]

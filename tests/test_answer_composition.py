@@ -331,3 +331,45 @@ def test_the_verdict_is_about_the_subject_asked_when_a_passage_is() -> None:
         ],
     )  # fmt: skip
     assert comp.verdict and comp.verdict.text.startswith("Adenosine deaminase deficiency")
+
+
+def test_the_last_question_of_a_story_says_what_is_asked() -> None:
+    from citeline.question import asked_sentence
+
+    q = "My tummy has been bloated for a month. When should I see my GP?"
+    assert asked_sentence(q) == "When should I see my GP?"
+    intent = analyse(q)
+    assert intent.kind == "timing" and intent.main != stem("month")  # a time, not the owner
+    assert "tummy" in intent.subject  # the story still says what about
+    # "C. difficile" does not end a sentence
+    assert analyse("What oral vancomycin dose is used for C. difficile infection?").kind == "dose"
+
+
+def test_a_question_asking_what_to_do_is_answered_by_advice_about_it() -> None:
+    comp = _compose(
+        "Should I try a low FODMAP diet for my IBS?",
+        [
+            ("fodmap", "Guideline", "Low FODMAP diet in IBS", [
+                "A meta-analysis reported that the low FODMAP diet was better than other diets for IBS.",
+                "The low FODMAP diet is a second-line dietary treatment for IBS, with a dietitian.",
+            ]),
+        ],
+    )  # fmt: skip
+    assert comp.verdict is not None and "second-line" in comp.verdict.text
+
+
+def test_the_passage_naming_the_whole_subject_survives_the_passage_cut() -> None:
+    passages, vecs = _passages([
+        ("p1", "Patient information", "Probiotics", ["Try a probiotic for a month for IBS."]),
+        ("p2", "Patient information", "Probiotics", ["Keep a note while trying a probiotic."]),
+        ("m", "Research", "Depression", [
+            "No probiotic has been shown to treat depression, and antidepressants remain the option.",
+        ]),
+    ])  # fmt: skip
+    q = "Should I stop my antidepressant and take probiotics instead?"
+    intent = analyse(q)
+    cands = scoring.candidates(q, intent, passages, vecs, EMB.embed([q])[0], "patient")
+    chosen = [p for p in passages[:2]]  # what the cut kept: two passages naming probiotics only
+    kept = scoring.keep_best_named(chosen, passages, cands)
+    assert [p.chunk.id for p in kept] == ["c1", "c3"] and kept[-1].n == 2
+    assert scoring.keep_best_named(passages, passages, cands) == passages  # already there

@@ -90,6 +90,20 @@ ASKS_METHOD = re.compile(
     r"who (was|were) (studied|included)|how long did|measured|questionnaire)\b",
     re.I,
 )
+# A question that asks what to do ("Should I try a low FODMAP diet?", "What can I do myself to
+# feel better?", "Is CBT recommended?") and a sentence that advises or recommends.
+ASKS_ADVICE = re.compile(
+    r"^\s*(should|shall)\b|\bwhat (can|should|could) (i|we|you|they|patients|clinicians)\b|"
+    r"\bhow (can|should|could) (i|we|you)\b|\b(recommended|advised|recommend)\b",
+    re.I,
+)
+ADVISES = re.compile(
+    r"\b(recommends?|recommended|recommendation|suggests? (that|offering|using|trying)|"
+    r"should be (offered|considered|used|given|tried|referred|advised)|first[- ]line|"
+    r"second[- ]line|advises?|advised|guidelines? (suggest|say|advise)|self-help|tips?|"
+    r"(try|trying) (to|a|an|the)?)\b",
+    re.I,
+)
 RESULT = re.compile(
     r"(%|\b(found|showed|shows|superior|improved|improves|reduced|reduces|increased|increases|"
     r"higher|lower|more likely|less likely|no (significant )?(difference|effect)|did not|favoured|"

@@ -11,12 +11,14 @@ naming its source or subject (shown apart from the quoted words), or is not used
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from citeline.answerers.cues import (
     ABOUT_SOURCE,
+    ADVISES,
+    ASKS_ADVICE,
     ASKS_METHOD,
     CONCLUDES,
     FIGURE,
@@ -30,11 +32,18 @@ from citeline.answerers.cues import (
     source_name,
     unusable,
 )
-from citeline.question import Intent, acronym_stems, mentions, stems_of
+from citeline.question import Intent, acronym_stems, asked_sentence, mentions, stems_of
 from citeline.text import content_words
 from citeline.types import DocMeta, Passage
 
-__all__ = ["Candidate", "candidates", "mentions_main", "property_answers", "source_name"]
+__all__ = [
+    "Candidate",
+    "candidates",
+    "keep_best_named",
+    "mentions_main",
+    "property_answers",
+    "source_name",
+]
 
 SUBJECT_WEIGHT = 0.22
 PROPERTY_BONUS = 0.12
@@ -66,6 +75,9 @@ PRIOR = {
 EVIDENCE_RANK = {"Guideline": 3, "Review": 2, "Research": 1, "Patient information": 0}
 
 WHICH_BONUS = 0.06
+# A question that asks what to do is answered by a sentence that advises (as a property
+# question is by the property: the same weight).
+ADVICE_BONUS = PROPERTY_BONUS
 METHOD_PENALTY = 0.08
 RESULT_BONUS = 0.04
 
@@ -105,6 +117,7 @@ class _Asked:
     audience: str
     words: set[str]  # content-word stems
     asks_method: bool
+    asks_advice: bool  # "Should I try ...?", "What can I do ...?": a recommendation answers
     phrases: list[str]
     pairs: set[tuple[str, str]]
     head_stems: set[str]  # the subject a definition asks about
@@ -117,6 +130,7 @@ class _Asked:
             audience=audience,
             words=set(content_words(question)),
             asks_method=bool(ASKS_METHOD.search(question)),
+            asks_advice=bool(ASKS_ADVICE.search(asked_sentence(question))),
             phrases=[p.lower() for p in intent.phrases if " " in p],
             pairs=bigrams(question),
             head_stems=set(intent.own[:2]) if intent.kind == "definition" else set(),
@@ -192,7 +206,7 @@ def _candidate(
     has_prop = intent.answers_property(sentence)
     names_own = not intent.frame or bool(set(intent.own) & (s_stems | context_stems))
     score = similarity + SUBJECT_WEIGHT * (0.7 * about + 0.3 * about_ctx)
-    score += _lexical(asked, sentence) + _cues(asked, sentence, has_prop)
+    score += _lexical(asked, sentence) + _cues(asked, sentence, has_prop, about)
     score += PRIOR.get(asked.audience, PRIOR["clinician"]).get(p.doc.type, 0.0)
     if not names_own:
         score -= OWN_MISSING if intent.new_subject else OWN_MISSING / 2
@@ -232,7 +246,7 @@ def _lexical(asked: _Asked, sentence: str) -> float:
     return score
 
 
-def _cues(asked: _Asked, sentence: str, has_prop: bool) -> float:
+def _cues(asked: _Asked, sentence: str, has_prop: bool, about: float) -> float:
     """What the sentence is: the property asked for, a definition of the subject, a method or a
     finding, a list of instances, a sentence about a document."""
     intent, score = asked.intent, 0.0
@@ -246,6 +260,8 @@ def _cues(asked: _Asked, sentence: str, has_prop: bool) -> float:
         score -= METHOD_PENALTY
     elif not intent.is_property and RESULT.search(sentence):
         score += RESULT_BONUS
+    if asked.asks_advice and ADVISES.search(sentence):
+        score += ADVICE_BONUS * about  # advice about what is asked, not about a neighbour
     if intent.kind in ("which", "how") and NAMES_INSTANCES.search(sentence):
         score += WHICH_BONUS
     if META.search(sentence):
@@ -274,3 +290,22 @@ def property_answers(intent: Intent, cands: Sequence[Candidate]) -> list[Candida
             continue  # another regimen of the same drug
         out.append(c)
     return out
+
+
+def keep_best_named(
+    chosen: Sequence[Passage], ranked: Sequence[Passage], cands: Sequence[Candidate]
+) -> list[Passage]:
+    """The passage of the sentence that names most of the subject stays among the chosen ones
+    (in the last place), however many passages of other documents score higher: the verdict
+    must name what was asked ("Should I stop my antidepressant and take probiotics?" is
+    answered by the one sentence naming both, not by the probiotic advice ranked above it)."""
+    if not cands or not chosen:
+        return list(chosen)
+    kept = {p.chunk.id for p in chosen}
+    by_n = {p.n: p for p in ranked}  # the pool's numbering, which the candidates use
+    top = max(cands, key=lambda c: (c.about, c.about_context, c.score))
+    if top.n not in by_n or by_n[top.n].chunk.id in kept:
+        return list(chosen)
+    if top.about <= max((c.about for c in cands if by_n[c.n].chunk.id in kept), default=0):
+        return list(chosen)
+    return [*chosen[:-1], replace(by_n[top.n], n=chosen[-1].n)]

@@ -1,0 +1,62 @@
+"""What an answer to each property question contains ("What dose ...?" is answered by "10 mg",
+"How long ...?" by "3 weeks"), and what the property is called in a "not given" sentence."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["NUMBER_WORD", "PROPERTY_ANSWER", "PROPERTY_NAME", "UNIT"]
+
+UNIT = r"(?:mg|mcg|µg|μg|g|grams?|milligrams?|micrograms?|ml|mL|IU|units?|mg/kg|mg/day|MME)"
+NUMBER_WORD = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|once|twice)"
+PROPERTY_ANSWER: dict[str, re.Pattern[str]] = {
+    "dose": re.compile(rf"\d[\d.,]*\s*(?:-|–|to)?\s*\d*[\d.,]*\s*{UNIT}\b", re.I),
+    "frequency": re.compile(
+        rf"\b(daily|once|twice|{NUMBER_WORD} times|times (a|per)|every|each time|per (day|week)|"
+        r"weekly|monthly|annually|yearly|hourly|before|after|whenever|at least|routinely)\b",
+        re.I,
+    ),
+    "duration": re.compile(
+        rf"\b((\d+|{NUMBER_WORD}|a few|several)(\s*(-|–|to)\s*\d+)?\s*"
+        r"(minutes?|days?|weeks?|months?|years?|hours?)|"
+        r"short|brief|lifelong|long-term|temporary|indefinitely)\b",
+        re.I,
+    ),
+    "cutoff": re.compile(
+        r"(score[sd]? (of|below|above) \d|≥\s*\d|>=\s*\d|\d+ or (more|higher|above|greater|over)|"
+        r"\b\d+\s*(-|–|to)\s*\d+\b|cut-?points?|cut-?offs?|threshold)",
+        re.I,
+    ),
+    "regimen": re.compile(
+        rf"\d[\d.,]*\s*{UNIT}\b|\b(\d+|{NUMBER_WORD})\s*(days?|weeks?|months?)\b|\b(daily|twice|times a)\b",
+        re.I,
+    ),
+    # a number that is not a year ("In 2018, ..." gives no conversion factor)
+    "quantity": re.compile(r"(?<![\d.])(?!(?:19|20)\d\d\b)\d+(?:\.\d+)?"),
+    "prevalence": re.compile(
+        r"\d+(\.\d+)?\s*%|\b(one|two) in (two|three|four|five|six|ten|\d+)\b|\b(half|a third|a quarter|"
+        r"most|majority|minority)\b|\bprevalence\b|\bcommon\b",
+        re.I,
+    ),
+    "safety": re.compile(
+        r"\b(safe|safety|side[- ]effects?|adverse|harms?|risks?|tolerat\w*|caution|"
+        r"contraindicat\w*|interactions?|well tolerated|serious|infections?|transmi(t|ssion)\w*|"
+        r"complications?|long-term effects|deaths?|fatal|overdose|dependence|withdrawal)\b",
+        re.I,
+    ),
+    "timing": re.compile(
+        r"\b(before|after|when|during|within|at (the )?(start|end|age)|until|\d+\s*(days?|weeks?|months?|years?))\b",
+        re.I,
+    ),
+}
+PROPERTY_NAME = {
+    "dose": "dose",
+    "frequency": "frequency",
+    "duration": "duration",
+    "cutoff": "cut-off",
+    "regimen": "regimen",
+    "quantity": "figure",
+    "prevalence": "frequency figure",
+    "timing": "timing",
+    "safety": "safety information",
+}
