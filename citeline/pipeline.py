@@ -211,14 +211,19 @@ def scope_step(run: Run) -> bool:
     if unmentioned := cov.unmentioned():
         ans.notices.append(prompts.render("unmentioned_terms.md", terms=", ".join(unmentioned)))
         ans.flags.append("unmentioned_terms")
+    pool = ret.pool or ret.passages
+    headed = scoring.headed_sentences(ans.standalone_query, pool)
+    flat = [t for texts in headed.values() for t in texts]
+    vecs = iter(eng.embedder.embed(flat)) if flat else iter(())
     cands = scoring.candidates(
         ans.standalone_query,
         run.intent,
-        ret.pool or ret.passages,
+        pool,
         ret.sentence_vectors,
         ret.query_vector,
         ans.audience,
         named=named_sources(ans.standalone_query, *eng.source_names()),
+        headed_vectors={cid: np.stack([next(vecs) for _ in ts]) for cid, ts in headed.items()},
     )
     best: dict[int, float] = {}
     for c in cands:

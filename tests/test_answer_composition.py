@@ -373,3 +373,30 @@ def test_the_passage_naming_the_whole_subject_survives_the_passage_cut() -> None
     kept = scoring.keep_best_named(chosen, passages, cands)
     assert [p.chunk.id for p in kept] == ["c1", "c3"] and kept[-1].n == 2
     assert scoring.keep_best_named(passages, passages, cands) == passages  # already there
+
+
+def test_a_list_item_under_a_heading_naming_the_question_is_read_with_it() -> None:
+    passages, vecs = _passages([
+        ("rome", "Guideline", "Rome IV", [
+            "Recurrent abdominal pain on average at least 1 day per week in the last 3 months.",
+            "Rome IV requires pain.",
+        ]),
+        ("other", "Review", "Bowel disorders", ["Rome IV names five bowel disorders."]),
+    ])  # fmt: skip
+    passages[0].chunk = Chunk(
+        id="c1", doc=passages[0].chunk.doc, text=passages[0].chunk.text,
+        section="IBS > Rome IV criteria for IBS", sentences=passages[0].chunk.sentences,
+    )  # fmt: skip
+    q = "What are the Rome IV diagnostic criteria for IBS?"
+    headed = scoring.headed_sentences(q, passages)
+    assert list(headed) == ["c1"]  # the other passage's heading names nothing asked
+    assert headed["c1"][0].startswith("Rome IV criteria for IBS: Recurrent abdominal pain")
+    intent, qvec = analyse(q), EMB.embed([q])[0]
+    plain = scoring.candidates(q, intent, passages, vecs, qvec, "clinician")
+    hv = {cid: EMB.embed(texts) for cid, texts in headed.items()}
+    read = scoring.candidates(q, intent, passages, vecs, qvec, "clinician", headed_vectors=hv)
+    sim = {c.text: c.similarity for c in plain}
+    for c in read:
+        assert c.similarity >= sim[c.text]  # the heading only ever adds what it names
+    first = next(c for c in read if c.text.startswith("Recurrent"))
+    assert first.similarity > sim[first.text]

@@ -39,6 +39,7 @@ from citeline.types import DocMeta, Passage
 __all__ = [
     "Candidate",
     "candidates",
+    "headed_sentences",
     "keep_best_named",
     "mentions_main",
     "property_answers",
@@ -50,6 +51,11 @@ PROPERTY_BONUS = 0.12
 PROPERTY_MISSING = 0.12
 CONTEXT_WEIGHT = 0.08
 HEADING_WEIGHT = 0.2
+# A heading that names at least this many, and this share, of the question's words lends its
+# words to the sentences under it (`headed_sentences`).
+HEADED_MIN_WORDS = 2
+HEADED_MIN_SHARE = 0.4
+HEADED_FIRST_BONUS = 0.05
 TITLE_WEIGHT = 0.1
 SOURCE_WEIGHT = 0.15
 # Share of the question's content words (the predicate too: "effective", "therapies") in the
@@ -147,9 +153,11 @@ def candidates(
     audience: str,
     *,
     named: frozenset[str] = frozenset(),
+    headed_vectors: dict[str, np.ndarray] | None = None,
 ) -> list[Candidate]:
     """Every usable sentence of the passages, scored as an answer to the question; `named` are
-    the documents the question names ("according to NICE")."""
+    the documents the question names ("according to NICE"); `headed_vectors` the vectors of
+    the sentences read under their heading (`headed_sentences`)."""
     asked = _Asked.of(question, intent, audience, named)
     top_passage = max((p.score for p in passages), default=1.0) or 1.0
     out: list[Candidate] = []
@@ -158,6 +166,14 @@ def candidates(
         if vecs is None or not len(p.chunk.sentences) or vecs.shape[0] != len(p.chunk.sentences):
             continue
         sims = vecs @ query_vector
+        headed = (headed_vectors or {}).get(p.chunk.id)
+        opening_bonus = np.zeros(len(sims))
+        if headed is not None and headed.shape == vecs.shape:
+            # "Recurrent abdominal pain ... 1 day per week" under "Rome IV criteria for IBS"
+            # says what its heading names, though its own words do not; the section's first
+            # sentence states its main point, the others elaborate
+            sims = np.maximum(sims, headed @ query_vector)
+            opening_bonus[0] = HEADED_FIRST_BONUS
         context = f"{p.chunk.section} {p.doc.title}"
         context_stems = stems_of(context) | acronym_stems(intent, context)
         bonus = _passage_bonus(asked, p) + CONTEXT_WEIGHT * (p.score / top_passage)
@@ -169,8 +185,22 @@ def candidates(
                 c = _candidate(
                     asked, p, i, sentence, vecs[i], float(sims[i]), lead_in, context_stems
                 )
-                c.score += bonus
+                c.score += bonus + float(opening_bonus[i])
                 out.append(c)
+    return out
+
+
+def headed_sentences(question: str, passages: Sequence[Passage]) -> dict[str, list[str]]:
+    """The sentences of each passage whose heading names much of what is asked ("Red flag
+    indicators needing referral" for "Which red flag indicators should prompt referral?"), each
+    prefixed with its heading: a list item under such a heading answers in its heading's words."""
+    qwords = set(content_words(question))
+    out: dict[str, list[str]] = {}
+    for p in passages:
+        heading = p.chunk.section.rpartition(" > ")[2]
+        shared = len(qwords & set(content_words(heading)))
+        if shared >= HEADED_MIN_WORDS and shared >= HEADED_MIN_SHARE * len(qwords):
+            out[p.chunk.id] = [f"{heading}: {s}" for s in p.chunk.sentences]
     return out
 
 
