@@ -24,11 +24,9 @@ _ANAPHORIC_START = re.compile(
 )
 MAX_PHRASES = 3
 _WHAT_ABOUT = re.compile(r"^\s*(and\s+)?(what|how)\s+about\b", re.IGNORECASE)
-# "Which screener ...?", "What test ...?": asks for an instance, which the answer names.
-_WHICH_INSTANCE = re.compile(
-    r"^\s*(which|what)\s+(?!(is|are|was|were|do|does|did|can|could|should|would|about)\b)[\w-]+",
-    re.IGNORECASE,
-)
+# "Which screener ...?": asks for an instance, which the answer names.
+_NAME_TOKEN = re.compile(r"^[A-Z][A-Z0-9-]+$|^[A-Z][\w-]*\d")
+_WHICH_INSTANCE = re.compile(r"^\s*which\s+[\w-]+", re.IGNORECASE)
 # A pronoun that stands for the conversation's subject.
 # ("that" in "And if that doesn't work?" is the last answer's advice, not the subject.)
 _PRONOUN_SUBJECT = re.compile(r"\b(it|they|them)\b", re.IGNORECASE)
@@ -133,7 +131,9 @@ def _answered_instance(
     for phrase in own_subject(reply, entities):
         # a name ("HADS" of "HADS deliberately leaves"), not the words that follow it
         name = list(itertools.takewhile(lambda t: t[:1].isupper(), phrase.split()))
-        phrase = " ".join(name) or phrase
+        if not any(_NAME_TOKEN.search(t) for t in name):
+            continue  # a name such as GAD-2 or HADS, not any words the answer begins with
+        phrase = " ".join(name)
         words = {stem(w) for w in re.findall(r"[\w'-]+", phrase.lower())}
         if words and not words & asked:
             rest = [s for s in subject if s.lower() != phrase.lower()]

@@ -122,3 +122,14 @@ def test_a_pronoun_turn_keeps_its_referent_first() -> None:
     ]
     q = resolve("Does it differ between women and men?", turns, entities=entities)
     assert q.startswith("Does anxiety differ between women and men")
+
+
+def test_a_property_answer_does_not_replace_the_subject() -> None:
+    # "What dose of amitriptyline ...?" answered "10 mg once daily ...": "it" stays amitriptyline
+    entities = stems_of("Amitriptyline for IBS")
+    turns = [
+        Turn(role="user", content="What dose of amitriptyline is used for IBS?"),
+        Turn(role="assistant", content="Low-dose amitriptyline starts at 10 mg once daily."),
+    ]
+    q = resolve("Is it safe in pregnancy?", turns, entities=entities)
+    assert q.startswith("Is amitriptyline safe in pregnancy")
