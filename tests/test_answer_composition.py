@@ -373,6 +373,15 @@ def test_the_passage_naming_the_whole_subject_survives_the_passage_cut() -> None
     kept = scoring.keep_best_named(chosen, passages, cands)
     assert [p.chunk.id for p in kept] == ["c1", "c3"] and kept[-1].n == 2
     assert scoring.keep_best_named(passages, passages, cands) == passages  # already there
+    # naming part of the subject is not enough: "not related to a genetic condition" is not
+    # about "the genetic changes related to alkaptonuria"
+    passages, vecs = _passages([
+        ("a", "Patient information", "Alkaptonuria", ["Alkaptonuria darkens cartilage and skin."]),
+        ("s", "Patient information", "Tumours", ["Most are not related to a genetic condition."]),
+    ])  # fmt: skip
+    q = "What are the genetic changes related to alkaptonuria?"
+    cands = scoring.candidates(q, analyse(q), passages, vecs, EMB.embed([q])[0], "patient")
+    assert scoring.keep_best_named(passages[:1], passages, cands) == passages[:1]
 
 
 def test_a_list_item_under_a_heading_naming_the_question_is_read_with_it() -> None:

@@ -334,7 +334,9 @@ def keep_best_named(
     kept = {p.chunk.id for p in chosen}
     by_n = {p.n: p for p in ranked}  # the pool's numbering, which the candidates use
     top = max(cands, key=lambda c: (c.about, c.about_context, c.score))
-    if top.n not in by_n or by_n[top.n].chunk.id in kept:
+    if top.about < 1.0 or top.n not in by_n or by_n[top.n].chunk.id in kept:
+        # only a sentence naming all of it: "not related to a genetic condition" names two of
+        # "the genetic changes related to alkaptonuria" and is about something else
         return list(chosen)
     if top.about <= max((c.about for c in cands if by_n[c.n].chunk.id in kept), default=0):
         return list(chosen)
