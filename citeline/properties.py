@@ -13,7 +13,9 @@ PROPERTY_ANSWER: dict[str, re.Pattern[str]] = {
     "dose": re.compile(rf"\d[\d.,]*\s*(?:-|–|to)?\s*\d*[\d.,]*\s*{UNIT}\b", re.I),
     "frequency": re.compile(
         rf"\b(daily|once|twice|{NUMBER_WORD} times|times (a|per)|every|each time|per (day|week)|"
-        r"weekly|monthly|annually|yearly|hourly|before|after|whenever|at least|routinely)\b",
+        r"weekly|monthly|annually|yearly|hourly|before|after|whenever|routinely|"
+        rf"at least (once|twice|{NUMBER_WORD} times|\d+ times|every|daily|weekly|monthly|annually|"
+        r"yearly))\b",
         re.I,
     ),
     "duration": re.compile(

@@ -57,6 +57,10 @@ def test_question_kinds_and_subjects() -> None:
     assert analyse("How many people have IBS?").kind == "prevalence"
     assert "found" not in analyse("What differences have been found in IBS?").subject
     assert analyse("How long does it take?").answers_property("It takes a few minutes.")
+    # "at least one individual" is a number of people, "at least annually" a frequency
+    often = analyse("How often should staff be trained?")
+    assert not often.answers_property("At least one individual with training is employed.")
+    assert often.answers_property("Policies are re-assessed at least annually.")
     intent = analyse("What dose of amitriptyline is used for IBS in pregnancy?")
     assert intent.main == stem("amitriptyline") and "ibs" in intent.subject
     assert intent.population == ("pregnancy",)  # a scope word, never the subject
