@@ -46,6 +46,13 @@ PROPERTY_ANSWER: dict[str, re.Pattern[str]] = {
         r"complications?|long-term effects|deaths?|fatal|overdose|dependence|withdrawal)\b",
         re.I,
     ),
+    # "how fast should the taper be?": a pace (10% per month, slower, over weeks)
+    "rate": re.compile(
+        r"\d+(\.\d+)?\s*%\s*(per|a|each|every)\s*(day|week|month)|"
+        r"\b(per (day|week|month)|slower|faster|slowly|quickly|rapid|rapidly|gradual|gradually|"
+        r"abrupt|abruptly|pace|rate)\b",
+        re.I,
+    ),
     "timing": re.compile(
         r"\b(before|after|when|during|within|at (the )?(start|end|age)|until|\d+\s*(days?|weeks?|months?|years?))\b",
         re.I,
@@ -60,5 +67,6 @@ PROPERTY_NAME = {
     "quantity": "figure",
     "prevalence": "frequency figure",
     "timing": "timing",
+    "rate": "rate",
     "safety": "safety information",
 }

@@ -97,6 +97,10 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("quantity", re.compile(r"\b(conversion factors?|how many|how much)\b", re.I)),
     ("timing", re.compile(r"^\s*when\b|\bat what (age|point|time)\b", re.I)),
     (
+        "rate",
+        re.compile(r"\b(how (fast|quickly|rapidly|slowly)|at what (rate|pace|speed))\b", re.I),
+    ),
+    (
         "safety",
         re.compile(
             r"\b(safe|safety|side[- ]effects?|adverse|harmful|dangerous|tolerated)\b|"

@@ -61,6 +61,11 @@ def test_question_kinds_and_subjects() -> None:
     often = analyse("How often should staff be trained?")
     assert not often.answers_property("At least one individual with training is employed.")
     assert often.answers_property("Policies are re-assessed at least annually.")
+    # "how fast" asks a pace: "10% per month or slower" gives one, "agree a plan" does not
+    fast = analyse("And how fast should the taper be?")
+    assert fast.kind == "rate" and fast.main == stem("taper")
+    assert fast.answers_property("Tapers of about 10% per month or slower are better tolerated.")
+    assert not fast.answers_property("Clinicians should agree a tapering plan with the patient.")
     intent = analyse("What dose of amitriptyline is used for IBS in pregnancy?")
     assert intent.main == stem("amitriptyline") and "ibs" in intent.subject
     assert intent.population == ("pregnancy",)  # a scope word, never the subject
