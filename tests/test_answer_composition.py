@@ -418,3 +418,16 @@ def test_a_list_item_under_a_heading_naming_the_question_is_read_with_it() -> No
         assert c.similarity >= sim[c.text]  # the heading only ever adds what it names
     first = next(c for c in read if c.text.startswith("Recurrent"))
     assert first.similarity > sim[first.text]
+
+
+def test_an_addition_to_an_unseen_sentence_is_not_the_verdict() -> None:
+    comp = _compose(
+        "Did the trial show that amitriptyline helps IBS?",
+        [
+            ("t", "Research", "Amitriptyline for IBS: a trial", [
+                "Amitriptyline also met the key secondary outcome of relief of IBS symptoms.",
+                "Amitriptyline was superior to placebo for IBS symptoms at 6 months.",
+            ]),
+        ],
+    )  # fmt: skip
+    assert comp.verdict is not None and "superior to placebo" in comp.verdict.text

@@ -74,8 +74,9 @@ NAMES_INSTANCES = re.compile(
     r"\b(such as|including|for example|e\.g\.|namely)\b|\([A-Z][A-Za-z0-9-]+\)"
 )
 
-# "... therefore ...", "... thus ..." early in a sentence: a conclusion drawn from what came before.
-CONCLUDES = re.compile(r"^(\S+\s+){0,4}(therefore|thus|hence|so)\b", re.I)
+# "... therefore ...", "... thus ..." early in a sentence: a conclusion drawn from what came
+# before; "Amitriptyline also met the key secondary outcome": an addition to what came before.
+CONCLUDES = re.compile(r"^(\S+\s+){0,4}(therefore|thus|hence|so)\b|^(\S+\s+){1,3}also\b", re.I)
 # How a study was done is not what it found: method sentences rank below results unless the
 # question asks about the method.
 METHOD = re.compile(
