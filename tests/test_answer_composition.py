@@ -318,12 +318,17 @@ def test_pointers_and_title_lines_are_not_claims() -> None:
             "Cancers in Adults 1998 http://example.org/pdf/leuk98.pdf",
             "Adult acute myeloid leukemia is a cancer of the blood and bone marrow.",
             "Adult acute myeloid leukemia is treated in two phases (https://example.org/aml).",
+            "Leukemia drills ease fatigue in adults, see www.example.org/b or example.org/c.",
         ]),
     ])  # fmt: skip
     q = "What is adult acute myeloid leukemia?"
     cands = scoring.candidates(q, analyse(q), passages, vecs, EMB.embed([q])[0], "clinician")
     # a run of reference entries with links and no verb is not a claim; a claim with a link is
-    assert [c.text.split()[-1] for c in cands] == ["marrow.", "(https://example.org/aml)."]
+    assert [c.text.split()[-1] for c in cands] == [
+        "marrow.",
+        "(https://example.org/aml).",
+        "example.org/c.",  # prose carrying links, with no verb of the short list, says something
+    ]
 
 
 def test_the_verdict_is_about_the_subject_asked_when_a_passage_is() -> None:
