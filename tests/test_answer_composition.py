@@ -436,3 +436,8 @@ def test_an_addition_to_an_unseen_sentence_is_not_the_verdict() -> None:
         ],
     )  # fmt: skip
     assert comp.verdict is not None and "superior to placebo" in comp.verdict.text
+    from citeline.answerers.cues import CONCLUDES
+
+    assert not CONCLUDES.match(
+        "Age-related macular degeneration, also known as AMD, is an eye disease."
+    )

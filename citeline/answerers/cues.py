@@ -76,7 +76,11 @@ NAMES_INSTANCES = re.compile(
 
 # "... therefore ...", "... thus ..." early in a sentence: a conclusion drawn from what came
 # before; "Amitriptyline also met the key secondary outcome": an addition to what came before.
-CONCLUDES = re.compile(r"^(\S+\s+){0,4}(therefore|thus|hence|so)\b|^(\S+\s+){1,3}also\b", re.I)
+CONCLUDES = re.compile(
+    r"^(\S+\s+){0,4}(therefore|thus|hence|so)\b|"
+    r"^(\S+\s+){1,3}also\b(?!\s+(known|called|termed|referred|named)\b)",  # "also known as" names
+    re.I,
+)
 # How a study was done is not what it found: method sentences rank below results unless the
 # question asks about the method.
 METHOD = re.compile(
