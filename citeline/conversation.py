@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Sequence, Set
 from typing import TypedDict
 
-from citeline.question import subject_phrases
+from citeline.question import stems_of, subject_phrases
 from citeline.text import stem
 
 
@@ -127,14 +127,14 @@ def _answered_instance(
 ) -> list[str]:
     """After "Which two-item screener can I use?" answered "The GAD-2, ...", the GAD-2 is what
     the conversation is about: "How well does it perform?" asks about the GAD-2."""
-    asked = {stem(w) for w in re.findall(r"[\w'-]+", question.lower())}
+    asked = stems_of(question)
     for phrase in own_subject(reply, entities):
         # a name ("HADS" of "HADS deliberately leaves"), not the words that follow it
         name = list(itertools.takewhile(lambda t: t[:1].isupper(), phrase.split()))
         if not any(_NAME_TOKEN.search(t) for t in name):
             continue  # a name such as GAD-2 or HADS, not any words the answer begins with
         phrase = " ".join(name)
-        words = {stem(w) for w in re.findall(r"[\w'-]+", phrase.lower())}
+        words = stems_of(phrase)
         if words and not words & asked:
             rest = [s for s in subject if s.lower() != phrase.lower()]
             return [phrase, *rest][:MAX_PHRASES]

@@ -31,7 +31,7 @@ from citeline.question import (
     stems_of,
 )
 from citeline.render import filters_text
-from citeline.retrieve import Retrieval, search, select
+from citeline.retrieve import Retrieval, embed_groups, search, select
 from citeline.safety import Screen, is_instruction, screen
 from citeline.scope import coverage, plain_text
 from citeline.sources import named_sources
@@ -213,8 +213,6 @@ def scope_step(run: Run) -> bool:
         ans.flags.append("unmentioned_terms")
     pool = ret.pool or ret.passages
     headed = scoring.headed_sentences(ans.standalone_query, pool)
-    flat = [t for texts in headed.values() for t in texts]
-    vecs = iter(eng.embedder.embed(flat)) if flat else iter(())
     cands = scoring.candidates(
         ans.standalone_query,
         run.intent,
@@ -223,16 +221,16 @@ def scope_step(run: Run) -> bool:
         ret.query_vector,
         ans.audience,
         named=named_sources(ans.standalone_query, *eng.source_names()),
-        headed_vectors={cid: np.stack([next(vecs) for _ in ts]) for cid, ts in headed.items()},
+        headed_vectors=embed_groups(eng.embedder, headed),
     )
     best: dict[int, float] = {}
     for c in cands:
         best[c.n] = max(best.get(c.n, -9.0), c.score)
-    ranked = sorted(ret.pool or ret.passages, key=lambda p: -best.get(p.n, p.score - 1.0))
+    ranked = sorted(pool, key=lambda p: -best.get(p.n, p.score - 1.0))
     chosen = select(ranked, settings.top_k, settings.max_per_doc)
     chosen = scoring.keep_best_named(chosen, ranked, cands)
     renumber = {id(p.chunk): p.n for p in chosen}
-    by_old = {p.n: p for p in ret.pool or ret.passages}
+    by_old = {p.n: p for p in pool}
     run.candidates = []
     for c in cands:
         new = renumber.get(id(by_old[c.n].chunk))

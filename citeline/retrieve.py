@@ -177,3 +177,12 @@ def _jaccard(a: set[str], b: set[str]) -> float:
     if not a or not b:
         return 0.0
     return len(a & b) / len(a | b)
+
+
+def embed_groups(embedder: Embedder, groups: dict[str, list[str]]) -> dict[str, np.ndarray]:
+    """One embedding call for every group's texts, split back by group."""
+    if not groups:
+        return {}
+    vecs = embedder.embed([t for texts in groups.values() for t in texts])
+    ends = np.cumsum([len(texts) for texts in groups.values()])[:-1]
+    return dict(zip(groups, np.split(vecs, ends), strict=True))

@@ -338,6 +338,6 @@ def keep_best_named(
         # only a sentence naming all of it: "not related to a genetic condition" names two of
         # "the genetic changes related to alkaptonuria" and is about something else
         return list(chosen)
-    if top.about <= max((c.about for c in cands if by_n[c.n].chunk.id in kept), default=0):
-        return list(chosen)
+    if any(c.about >= top.about for c in cands if by_n[c.n].chunk.id in kept):
+        return list(chosen)  # a chosen passage already names all of it
     return [*chosen[:-1], replace(by_n[top.n], n=chosen[-1].n)]
