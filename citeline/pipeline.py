@@ -314,6 +314,7 @@ def _extractive_draft(run: Run) -> list[DraftSentence]:
         floor=run.settings.sentence_floor,
         max_bullets=run.settings.max_bullets,
         max_per_doc=run.settings.max_per_doc,
+        audience=run.ans.audience,
     )
     run.not_given = comp.not_given
     return ([comp.verdict] if comp.verdict else []) + comp.bullets

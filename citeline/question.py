@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from citeline.properties import PROPERTY_ANSWER
+from citeline.subject_terms import canon, forms
 from citeline.text import STOPWORDS, stem, words
 
 # Words that say what is asked, or are too general to be the subject of a clinical question.
@@ -356,7 +357,8 @@ def mentions(intent: Intent, text_stems: set[str]) -> float:
         each = min(0.5, 0.5 * own_total / len(intent.frame))
         weights.update({s: each for s in intent.frame if s not in weights})
     total = sum(weights.values())
-    return sum(w for s, w in weights.items() if s in text_stems) / total
+    named = forms(text_stems)  # "depressed" names "depression", "rats" name "animals"
+    return sum(w for s, w in weights.items() if s in text_stems or canon(s) in named) / total
 
 
 def stems_of(text: str) -> set[str]:

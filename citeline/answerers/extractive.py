@@ -34,6 +34,28 @@ BROAD_MARGIN = 0.9
 PER_SECTION = 3
 BROAD_MIN_SIMILARITY = 0.4
 
+# A sentence that says how many people a study or review included.
+STUDY_SIZE = re.compile(
+    r"\b(randomi[sz]ed|enrolled|recruited|included|compared|followed|pooled|studied|analy[sz]ed|"
+    r"surveyed)\b[^.;]{0,40}?\b\d{1,3}(,\d{3})*\s+(\w+\s+){0,3}?(people|adults|patients|"
+    r"participants|children|women|men|individuals|volunteers|studies|trials)\b",
+    re.I,
+)
+STUDY_TYPES = ("Research", "Review")
+# Entry criteria are not a study's size ("Eligible studies enrolled at least 100 adults").
+_CRITERIA = re.compile(
+    r"\b(at least|at most|eligible|eligibility|inclusion|more than|over)\b", re.I
+)
+# Whether something works or what a study found: the evidence's size matters to a clinician.
+_FINDINGS = re.compile(
+    r"\b(show|shows|showed|shown|find|found|finding|findings|trial|study)\b", re.I
+)
+
+
+def _asks_findings(question: str, intent: Intent) -> bool:
+    return (intent.kind == "yesno" and not intent.is_property) or bool(_FINDINGS.search(question))
+
+
 _NEGATION = re.compile(
     r"\b(not|no|never|against|neither|nor|cannot|can't|isn't|aren't|doesn't|don't|without)\b", re.I
 )
@@ -65,6 +87,7 @@ def compose(
     floor: float,
     max_bullets: int,
     max_per_doc: int = 2,
+    audience: str = "clinician",
 ) -> Composition:
     """The verdict and bullets for one question, from its scored candidate sentences."""
     pool = sorted((c for c in cands if c.score >= floor), key=lambda c: -c.score)
@@ -78,6 +101,8 @@ def compose(
         chosen = _pick_bullets(pool, verdict, limit, max_per_doc, BROAD_MARGIN, PER_SECTION)
     else:
         chosen = _pick_bullets(pool, verdict, limit, max_per_doc)
+    if audience == "clinician" and not intent.narrow and _asks_findings(question, intent):
+        _add_study_sizes(cands, chosen, limit)
     stance = _stance(question, intent, verdict.text) if not not_given else ""
     lead = " ".join(x for x in (stance, verdict.lead_in) if x)
     out_verdict = DraftSentence(
@@ -224,6 +249,49 @@ def _pick_bullets(
         chosen[c] = []
         used.add(c.key)
     return chosen
+
+
+def _add_study_sizes(
+    cands: Sequence[Candidate], chosen: dict[Candidate, list[Candidate]], limit: int
+) -> None:
+    """How much evidence a finding rests on: a study or review that a bullet quotes also gives
+    its size ("The trial randomised 102 people with IBS ..."), while bullets remain."""
+    used = {c.key for c in chosen} | {o.key for twins in chosen.values() for o in twins}
+    sized = {c.doc.doc_id for c in chosen if STUDY_SIZE.search(c.text)}
+    quoted = list(chosen)
+    for c in quoted[:2]:  # the studies the answer rests on: the verdict's, the first bullet's
+        doc = c.doc.doc_id
+        if doc in sized or c.doc.type not in STUDY_TYPES:
+            continue
+        size = next(
+            (
+                o
+                for o in cands
+                if o.doc.doc_id == doc
+                and o.key not in used
+                and STUDY_SIZE.search(o.text)
+                and not _CRITERIA.search(o.text)
+            ),
+            None,
+        )
+        if size is None:
+            continue
+        if len(chosen) > limit:
+            # the size of the evidence says more than the last bullet; one such swap
+            last = next(
+                (
+                    o
+                    for o in reversed(quoted[1:])
+                    if o is not c and o in chosen and section_for(o.section, o.text) != CAVEATS
+                ),
+                None,
+            )
+            if last is None or sized:
+                continue
+            del chosen[last]
+        chosen[size] = []
+        used.add(size.key)
+        sized.add(doc)
 
 
 def _redundant(c: Candidate, o: Candidate) -> bool:

@@ -33,6 +33,7 @@ from citeline.answerers.cues import (
     unusable,
 )
 from citeline.question import Intent, acronym_stems, asked_sentence, mentions, stems_of
+from citeline.subject_terms import canon, forms
 from citeline.text import content_words
 from citeline.types import DocMeta, Passage
 
@@ -300,7 +301,8 @@ def _cues(asked: _Asked, sentence: str, has_prop: bool, about: float) -> float:
 
 
 def mentions_main(intent: Intent, text: str) -> bool:
-    return intent.main in stems_of(text) | acronym_stems(intent, text)
+    named = stems_of(text) | acronym_stems(intent, text)
+    return intent.main in named or canon(intent.main) in forms(named)
 
 
 def property_answers(intent: Intent, cands: Sequence[Candidate]) -> list[Candidate]:

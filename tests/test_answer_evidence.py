@@ -1,0 +1,65 @@
+"""Unit tests of two answer rules (fakes only): a sentence that names the subject in other words
+("gut microbiota" for "gut microbiome", "rats" for "animals") is about it, and a study's finding
+shown to a clinician comes with the study's size."""
+
+from __future__ import annotations
+
+from citeline.answerers import extractive, scoring
+from citeline.question import analyse, mentions, stems_of
+from citeline.subject_terms import canon, forms
+from tests.test_answer_composition import EMB, _passages
+
+
+def _compose(question: str, docs: list, audience: str = "clinician") -> extractive.Composition:
+    passages, vecs = _passages(docs)
+    intent = analyse(question)
+    qvec = EMB.embed([question])[0]
+    cands = scoring.candidates(question, intent, passages, vecs, qvec, audience)
+    return extractive.compose(question, intent, cands, floor=0.0, max_bullets=8, audience=audience)
+
+
+def test_other_words_for_the_subject_name_it() -> None:
+    intent = analyse("Is the gut microbiome different in people with depression?")
+    same = "Depression was associated with lower gut microbiota richness than in controls."
+    assert mentions(intent, stems_of(same)) == 1.0
+    # derivations of one root: "depressed", "depressive" for "depression"
+    assert canon("depression") == canon("depress") == canon("depressiv")
+    assert canon("infection") == canon("infectiou") == canon("infect")
+    # a narrower word names the broader one, never the reverse
+    assert canon("animal") in forms(stems_of("The rats developed depression-like behaviour."))
+    assert canon("rats") not in forms(stems_of("Animals developed depression-like behaviour."))
+    assert canon("rats") not in forms(stems_of("Mice developed depression-like behaviour."))
+    # different subjects stay apart
+    assert canon("anxiety") != canon("depression")
+    assert canon("gene") != canon("general")
+
+
+TRIAL = (
+    "trial", "Research", "Physical activity in IBS: a randomised trial", [
+        "Increasing physical activity improved IBS symptoms more than usual care in the trial.",
+        "The trial randomised 102 people with IBS to a physical activity group or a control group.",
+        "Eligible people were recruited from at least 100 adults screened in clinics.",
+    ],
+)  # fmt: skip
+GUIDE = (
+    "guide", "Guideline", "IBS guideline", [
+        "All patients with IBS should be advised to take regular exercise.",
+    ],
+)  # fmt: skip
+
+
+def _texts(comp: extractive.Composition) -> list[str]:
+    return [comp.verdict.text if comp.verdict else "", *(b.text for b in comp.bullets)]
+
+
+def test_a_clinician_sees_how_many_people_a_finding_rests_on() -> None:
+    texts = _texts(_compose("Does exercise improve IBS symptoms?", [GUIDE, TRIAL]))
+    assert any("102 people" in t for t in texts)
+    assert not any("at least 100" in t for t in texts)  # entry criteria are not a size
+
+
+def test_no_study_size_for_a_patient_or_a_narrow_question() -> None:
+    patient = _texts(_compose("Does exercise improve IBS symptoms?", [GUIDE, TRIAL], "patient"))
+    assert not any("102 people" in t for t in patient)
+    narrow = _texts(_compose("What dose of exercise improves IBS symptoms?", [GUIDE, TRIAL]))
+    assert not any("102 people" in t for t in narrow)
