@@ -19,7 +19,7 @@ PROPERTY_ANSWER: dict[str, re.Pattern[str]] = {
         re.I,
     ),
     "duration": re.compile(
-        rf"\b((\d+|{NUMBER_WORD}|a few|several)(\s*(-|–|to)\s*\d+)?\s*"
+        rf"\b((\d+|{NUMBER_WORD}|a few|several)(\s*(-|–|to)\s*\d+)?(\s*|-)"  # "12 weeks", "12-week"
         r"(minutes?|days?|weeks?|months?|years?|hours?)|"
         r"short|brief|lifelong|long-term|temporary|indefinitely)\b",
         re.I,

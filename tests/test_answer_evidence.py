@@ -63,3 +63,23 @@ def test_no_study_size_for_a_patient_or_a_narrow_question() -> None:
     assert not any("102 people" in t for t in patient)
     narrow = _texts(_compose("What dose of exercise improves IBS symptoms?", [GUIDE, TRIAL]))
     assert not any("102 people" in t for t in narrow)
+
+
+def test_a_question_about_a_trial_is_answered_from_the_trial() -> None:
+    guide = ("guide", "Guideline", "IBS in primary care", [
+        "All people with IBS symptoms in primary care should have a full blood count.",
+    ])  # fmt: skip
+    trial = ("trial", "Research", "Amitriptyline for IBS in primary care: the ATLANTIS trial", [
+        "Low-dose amitriptyline was superior to placebo for IBS symptoms in primary care.",
+    ])  # fmt: skip
+    comp = _compose("What did the big primary care trial show?", [guide, trial])
+    assert comp.verdict is not None and "superior to placebo" in comp.verdict.text
+    # without a kind of source asked about, the guideline is the stronger source
+    comp = _compose("What happens in IBS in primary care?", [guide, trial])
+    assert comp.verdict is not None and "blood count" in comp.verdict.text
+
+
+def test_a_hyphenated_length_is_a_duration() -> None:
+    intent = analyse("How long did the trial last?")
+    assert intent.answers_property("SMILES was a 12-week randomised controlled trial.")
+    assert intent.answers_property("The trial ran for 12 weeks.")

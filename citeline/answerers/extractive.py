@@ -197,7 +197,8 @@ def _pick_verdict(pool: list[Candidate], intent: Intent) -> Candidate:
         if c.score >= best - STRONGEST_SOURCE_MARGIN
         and (not needs_main or mentions_main(intent, c.text))
     ]
-    return max(near, key=lambda c: (c.evidence_rank, c.score))
+    # the strongest source, unless the question asks what a kind of source found ("the trial")
+    return max(near, key=lambda c: (c.kind_asked, c.evidence_rank, c.score))
 
 
 def _pick_bullets(

@@ -10,6 +10,7 @@ naming its source or subject (shown apart from the quoted words), or is not used
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -82,6 +83,15 @@ PRIOR = {
 EVIDENCE_RANK = {"Guideline": 3, "Review": 2, "Research": 1, "Patient information": 0}
 
 WHICH_BONUS = 0.06
+# "What did the trial show?": the kind of source asked about ("the big primary care trial"),
+# as a title names it and the evidence type it has.
+KIND_TYPES = {
+    r"trials?": "Research", r"stud(y|ies)": "Research", r"cohorts?": "Research",
+    r"preprints?": "Research", r"surveys?": "Research", r"meta-analys[ie]s": "Review",
+    r"reviews?": "Review",
+}  # fmt: skip
+_KINDS = {k: re.compile(rf"\b{k}\b", re.I) for k in KIND_TYPES}
+KIND_WEIGHT = 0.06
 # A question that asks what to do is answered by a sentence that advises (as a property
 # question is by the property: the same weight).
 ADVICE_BONUS = PROPERTY_BONUS
@@ -106,6 +116,7 @@ class Candidate:
     self_contained: bool = True
     names_own: bool = True  # names a subject word of the question's own (not inherited)
     about_source: bool = False  # says what a source is or did, not what it found or advises
+    kind_asked: bool = False  # from the kind of source the question asks about ("the trial")
 
     @property
     def key(self) -> tuple[int, int]:
@@ -129,6 +140,9 @@ class _Asked:
     pairs: set[tuple[str, str]]
     head_stems: set[str]  # the subject a definition asks about
     named: frozenset[str]  # documents the question names
+    kinds: set[
+        str
+    ]  # kinds of source the question asks about ("trial" in "What did the trial show?")
 
     @classmethod
     def of(cls, question: str, intent: Intent, audience: str, named: frozenset[str]) -> _Asked:
@@ -142,6 +156,7 @@ class _Asked:
             pairs=bigrams(question),
             head_stems=set(intent.own[:2]) if intent.kind == "definition" else set(),
             named=named,
+            kinds={k for k, pat in _KINDS.items() if pat.search(question)},
         )
 
 
@@ -177,7 +192,9 @@ def candidates(
             opening_bonus[0] = HEADED_FIRST_BONUS
         context = f"{p.chunk.section} {p.doc.title}"
         context_stems = stems_of(context) | acronym_stems(intent, context)
+        kind_asked = bool(asked.kinds) and _of_kind(asked.kinds, p.doc)
         bonus = _passage_bonus(asked, p) + CONTEXT_WEIGHT * (p.score / top_passage)
+        bonus += KIND_WEIGHT if kind_asked else 0.0
         for i, sentence in enumerate(p.chunk.sentences):
             if unusable(sentence):
                 continue
@@ -187,8 +204,15 @@ def candidates(
                     asked, p, i, sentence, vecs[i], float(sims[i]), lead_in, context_stems
                 )
                 c.score += bonus + float(opening_bonus[i])
+                c.kind_asked = kind_asked
                 out.append(c)
     return out
+
+
+def _of_kind(kinds: set[str], doc: DocMeta) -> bool:
+    """A document of a kind the question asks about: its title says so ("the SMILES trial"),
+    or its type does (a trial, cohort or study is research; a meta-analysis is a review)."""
+    return any(_KINDS[k].search(doc.title) or KIND_TYPES[k] == doc.type for k in kinds)
 
 
 def headed_sentences(question: str, passages: Sequence[Passage]) -> dict[str, list[str]]:
