@@ -38,7 +38,8 @@ GENERIC = frozenset(
     perform performs performed improve improves improved suggest suggests choose chosen
     feel feeling better worse keep keeps coming back change changes changed according
     initial found find finds show shows showed shown studied largest instead rather another
-    topic""".split()
+    topic see seeing seen notice noticed noticing morning evening night today tonight yesterday
+    urgent urgently someone""".split()
 )
 
 # Scope words: the population or setting a question narrows to. They are qualifiers, never the

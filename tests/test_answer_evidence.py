@@ -4,7 +4,7 @@ shown to a clinician comes with the study's size."""
 
 from __future__ import annotations
 
-from citeline.answerers import extractive, scoring
+from citeline.answerers import cues, extractive, scoring
 from citeline.question import analyse, mentions, stems_of
 from citeline.subject_terms import canon, forms
 from tests.test_answer_composition import EMB, _passages
@@ -83,3 +83,15 @@ def test_a_hyphenated_length_is_a_duration() -> None:
     intent = analyse("How long did the trial last?")
     assert intent.answers_property("SMILES was a 12-week randomised controlled trial.")
     assert intent.answers_property("The trial ran for 12 weeks.")
+
+
+def test_a_patient_asking_whether_to_see_someone_is_answered_by_advice() -> None:
+    asks = "I noticed blood in my poo this morning. Do I need to see someone urgently?"
+    assert cues.ASKS_ADVICE.search(asks)
+    assert cues.ASKS_ADVICE.search("When should I see a doctor about my bowel habits?")
+    assert not cues.ASKS_ADVICE.search("How do I get it on the NHS?")  # a route, not advice
+    assert cues.ADVISES.search("Black or dark red poo needs an urgent GP appointment.")
+    assert cues.ADVISES.search("Book a GP appointment if any of these has lasted 3 weeks.")
+    assert not cues.ADVISES.search("Blood in the poo, which can appear red or black.")
+    # what the patient noticed and when are not the subject
+    assert not {"notic", "morn", "see", "urgently"} & set(analyse(asks).subject)

@@ -99,6 +99,9 @@ ASKS_METHOD = re.compile(
 # feel better?", "Is CBT recommended?") and a sentence that advises or recommends.
 ASKS_ADVICE = re.compile(
     r"^\s*(should|shall)\b|\bwhat (can|should|could) (i|we|you|they|patients|clinicians)\b|"
+    r"\b((do|should|must) (i|we|you) need to|(should|must) (i|we|you)) "
+    r"(see|go|call|contact|get|book)\b|"
+    r"\bwhen (should|do) (i|we|you)\b|"
     r"\bhow (can|should|could) (i|we|you)\b|\b(recommended|advised|recommend)\b",
     re.I,
 )
@@ -106,7 +109,9 @@ ADVISES = re.compile(
     r"\b(recommends?|recommended|recommendation|suggests? (that|offering|using|trying)|"
     r"should be (offered|considered|used|given|tried|referred|advised)|first[- ]line|"
     r"second[- ]line|advises?|advised|guidelines? (suggest|say|advise)|self-help|tips?|"
-    r"(try|trying) (to|a|an|the)?)\b",
+    r"(try|trying) (to|a|an|the)?|needs? (an? )?(urgent|emergency|same-day)|needs a&e|"
+    r"(see|book|call|contact|ask) (a|your|an|the)? ?(gp|doctor|pharmacist|nurse|nhs 111|999|111)|"
+    r"get (urgent )?(medical )?(help|advice))\b",
     re.I,
 )
 RESULT = re.compile(

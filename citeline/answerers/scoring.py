@@ -261,7 +261,7 @@ def _candidate(
     has_prop = intent.answers_property(sentence)
     names_own = not intent.frame or bool(set(intent.own) & (s_stems | context_stems))
     score = similarity + SUBJECT_WEIGHT * (0.7 * about + 0.3 * about_ctx)
-    score += _lexical(asked, sentence) + _cues(asked, sentence, has_prop, about)
+    score += _lexical(asked, sentence) + _cues(asked, sentence, has_prop, about, about_ctx)
     score += PRIOR.get(asked.audience, PRIOR["clinician"]).get(p.doc.type, 0.0)
     if not names_own:
         score -= OWN_MISSING if intent.new_subject else OWN_MISSING / 2
@@ -301,7 +301,7 @@ def _lexical(asked: _Asked, sentence: str) -> float:
     return score
 
 
-def _cues(asked: _Asked, sentence: str, has_prop: bool, about: float) -> float:
+def _cues(asked: _Asked, sentence: str, has_prop: bool, about: float, about_ctx: float) -> float:
     """What the sentence is: the property asked for, a definition of the subject, a method or a
     finding, a list of instances, a sentence about a document."""
     intent, score = asked.intent, 0.0
@@ -316,7 +316,9 @@ def _cues(asked: _Asked, sentence: str, has_prop: bool, about: float) -> float:
     elif not intent.is_property and RESULT.search(sentence):
         score += RESULT_BONUS
     if asked.asks_advice and ADVISES.search(sentence):
-        score += ADVICE_BONUS * about  # advice about what is asked, not about a neighbour
+        # advice about what is asked, not about a neighbour; under a heading or title that
+        # names it ("Book a GP appointment if any of these symptoms ..." on bowel symptoms)
+        score += ADVICE_BONUS * max(about, 0.5 * about_ctx)
     if intent.kind in ("which", "how") and NAMES_INSTANCES.search(sentence):
         score += WHICH_BONUS
     if META.search(sentence):
