@@ -39,7 +39,8 @@ GENERIC = frozenset(
     feel feeling better worse keep keeps coming back change changes changed according
     initial found find finds show shows showed shown studied largest instead rather another
     topic see seeing seen notice noticed noticing morning evening night today tonight yesterday
-    urgent urgently someone""".split()
+    urgent urgently someone pitfall pitfalls caveat caveats limitation limitations mistake
+    mistakes drawback drawbacks""".split()
 )
 
 # Scope words: the population or setting a question narrows to. They are qualifiers, never the

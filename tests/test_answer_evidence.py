@@ -95,3 +95,15 @@ def test_a_patient_asking_whether_to_see_someone_is_answered_by_advice() -> None
     assert not cues.ADVISES.search("Blood in the poo, which can appear red or black.")
     # what the patient noticed and when are not the subject
     assert not {"notic", "morn", "see", "urgently"} & set(analyse(asks).subject)
+
+
+def test_a_question_about_pitfalls_is_answered_by_caveats() -> None:
+    review = ("review", "Review", "Anxiety in IBS", [
+        "About 39% of people with IBS have anxiety symptoms.",
+        "Treating anxiety and IBS separately should be avoided because it misses the link.",
+        "Repeated tests in IBS should not delay treatment of anxiety.",
+    ])  # fmt: skip
+    comp = _compose("What are common pitfalls when managing IBS with anxiety?", [review])
+    texts = _texts(comp)
+    assert "39%" not in " ".join(texts) and len(texts) == 2
+    assert "pitfall" not in analyse("What are common pitfalls in IBS?").subject

@@ -105,6 +105,15 @@ ASKS_ADVICE = re.compile(
     r"\bhow (can|should|could) (i|we|you)\b|\b(recommended|advised|recommend)\b",
     re.I,
 )
+# A question that asks what goes wrong ("What are common pitfalls ...?"), and a source heading
+# that collects such statements.
+ASKS_CAVEATS = re.compile(
+    r"\b(pitfalls?|caveats?|limitations?|mistakes?|drawbacks?|what to avoid|watch out|go wrong)\b",
+    re.I,
+)
+CAVEAT_HEADING = re.compile(
+    r"\b(pitfalls?|caveats?|limitations?|mistakes?|cautions?|warnings?|what to avoid)\b", re.I
+)
 ADVISES = re.compile(
     r"\b(recommends?|recommended|recommendation|suggests? (that|offering|using|trying)|"
     r"should be (offered|considered|used|given|tried|referred|advised)|first[- ]line|"

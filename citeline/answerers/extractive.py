@@ -136,6 +136,9 @@ def _answering(intent: Intent, pool: list[Candidate]) -> tuple[list[Candidate], 
             pool = [c for c in pool if mentions_main(intent, f"{c.text} {c.section} {c.doc.title}")]
         elif answers:
             pool = answers  # a narrow question is answered by what gives the property
+    if not all(c.caveat_asked for c in pool):
+        # "What are common pitfalls ...?" is answered by the caveats, when there are any
+        pool = [c for c in pool if c.caveat_asked] or pool
     if intent.broad:
         # An overview ("Is there a link between gut health and mental health?") is answered
         # by what the close passages say on each side of it (anxiety in IBS, the vagus nerve),

@@ -20,7 +20,9 @@ from citeline.answerers.cues import (
     ABOUT_SOURCE,
     ADVISES,
     ASKS_ADVICE,
+    ASKS_CAVEATS,
     ASKS_METHOD,
+    CAVEAT_HEADING,
     CONCLUDES,
     FIGURE,
     META,
@@ -34,6 +36,7 @@ from citeline.answerers.cues import (
     unusable,
 )
 from citeline.question import Intent, acronym_stems, asked_sentence, mentions, stems_of
+from citeline.sections import CAVEATS, section_for
 from citeline.subject_terms import canon, forms
 from citeline.text import content_words
 from citeline.types import DocMeta, Passage
@@ -117,6 +120,7 @@ class Candidate:
     names_own: bool = True  # names a subject word of the question's own (not inherited)
     about_source: bool = False  # says what a source is or did, not what it found or advises
     kind_asked: bool = False  # from the kind of source the question asks about ("the trial")
+    caveat_asked: bool = True  # False: the question asks for pitfalls and this is none
 
     @property
     def key(self) -> tuple[int, int]:
@@ -136,6 +140,7 @@ class _Asked:
     words: set[str]  # content-word stems
     asks_method: bool
     asks_advice: bool  # "Should I try ...?", "What can I do ...?": a recommendation answers
+    asks_caveats: bool  # "What are common pitfalls ...?": a caveat answers
     phrases: list[str]
     pairs: set[tuple[str, str]]
     head_stems: set[str]  # the subject a definition asks about
@@ -152,6 +157,7 @@ class _Asked:
             words=set(content_words(question)),
             asks_method=bool(ASKS_METHOD.search(question)),
             asks_advice=bool(ASKS_ADVICE.search(asked_sentence(question))),
+            asks_caveats=bool(ASKS_CAVEATS.search(asked_sentence(question))),
             phrases=[p.lower() for p in intent.phrases if " " in p],
             pairs=bigrams(question),
             head_stems=set(intent.own[:2]) if intent.kind == "definition" else set(),
@@ -262,6 +268,13 @@ def _candidate(
     names_own = not intent.frame or bool(set(intent.own) & (s_stems | context_stems))
     score = similarity + SUBJECT_WEIGHT * (0.7 * about + 0.3 * about_ctx)
     score += _lexical(asked, sentence) + _cues(asked, sentence, has_prop, about, about_ctx)
+    caveat = False
+    if asked.asks_caveats:
+        # what goes wrong is answered by a caveat, as a dose question is by a dose
+        caveat = bool(
+            CAVEAT_HEADING.search(p.chunk.section) or section_for("", sentence) == CAVEATS
+        )
+        score += PROPERTY_BONUS if caveat else -PROPERTY_MISSING
     score += PRIOR.get(asked.audience, PRIOR["clinician"]).get(p.doc.type, 0.0)
     if not names_own:
         score -= OWN_MISSING if intent.new_subject else OWN_MISSING / 2
@@ -284,6 +297,7 @@ def _candidate(
         about_source=not asked.asks_method
         and bool(ABOUT_SOURCE.search(sentence) or METHOD.search(sentence)),
         self_contained=not lead_in and not CONCLUDES.match(sentence),
+        caveat_asked=not asked.asks_caveats or caveat,
     )
 
 
