@@ -33,6 +33,13 @@ PROPERTY_ANSWER: dict[str, re.Pattern[str]] = {
         rf"\d[\d.,]*\s*{UNIT}\b|\b(\d+|{NUMBER_WORD})\s*(days?|weeks?|months?)\b|\b(daily|twice|times a)\b",
         re.I,
     ),
+    # "What is the MME conversion factor for X?": a factor stated as one ("conversion factor
+    # 1.5", "multiply by 2.4"), not any number near X ("patients receiving >=90 MME/day")
+    "factor": re.compile(
+        r"\b(conversion factors?|factors?|multipl\w*( by)?|ratios?)\b[^.;]{0,40}?\d+(\.\d+)?|"
+        r"\d+(\.\d+)?\s*(×|x)\b",
+        re.I,
+    ),
     # a number that is not a year ("In 2018, ..." gives no conversion factor)
     "quantity": re.compile(r"(?<![\d.])(?!(?:19|20)\d\d\b)\d+(?:\.\d+)?"),
     "prevalence": re.compile(
@@ -64,6 +71,7 @@ PROPERTY_NAME = {
     "duration": "duration",
     "cutoff": "cut-off",
     "regimen": "regimen",
+    "factor": "conversion factor",
     "quantity": "figure",
     "prevalence": "frequency figure",
     "timing": "timing",

@@ -97,7 +97,15 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             re.I,
         ),
     ),
-    ("quantity", re.compile(r"\b(conversion factors?|how many|how much)\b", re.I)),
+    (
+        "factor",
+        re.compile(
+            r"\b(conversion factors?|conversion ratios?|multipliers?|"
+            r"convert(ed|ing)? (\w+ ){0,3}(to|into) (mme|morphine))\b",
+            re.I,
+        ),
+    ),
+    ("quantity", re.compile(r"\b(how many|how much)\b", re.I)),
     ("timing", re.compile(r"^\s*when\b|\bat what (age|point|time)\b", re.I)),
     (
         "rate",
@@ -158,7 +166,9 @@ _HOW = re.compile(r"^\s*(how|why)\b", re.I)
 class Intent:
     """What one question asks."""
 
-    kind: str  # yesno | dose | frequency | duration | cutoff | regimen | quantity | timing |
+    kind: (
+        str  # yesno | dose | frequency | duration | cutoff | regimen | factor | quantity | timing |
+    )
     # definition | which | who | how | general
     subject: tuple[str, ...] = ()  # stems of the subject words, in question order
     subject_words: tuple[str, ...] = ()  # the same words as written (lower case)

@@ -107,3 +107,13 @@ def test_a_question_about_pitfalls_is_answered_by_caveats() -> None:
     texts = _texts(comp)
     assert "39%" not in " ".join(texts) and len(texts) == 2
     assert "pitfall" not in analyse("What are common pitfalls in IBS?").subject
+
+
+def test_a_conversion_factor_is_a_factor_not_any_number() -> None:
+    intent = analyse("What is the MME conversion factor for buprenorphine?")
+    assert intent.kind == "factor" and intent.main == "buprenorphin"
+    assert analyse("How is transdermal fentanyl converted to MME?").kind == "factor"
+    assert intent.answers_property("Opioid doses in MME: Tapentadol, conversion factor 0.4.")
+    assert intent.answers_property("Multiply the dose by the conversion factor 1.5.")
+    # a threshold near the drug's name is not its factor: the property is not given for it
+    assert not intent.answers_property("Buprenorphine was offered at doses of >=90 MME/day.")
