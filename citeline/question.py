@@ -312,6 +312,9 @@ def _property_owner(q: str, subj: list[str]) -> tuple[list[str], bool, tuple[str
     return subj, True, qualifiers
 
 
+_DOSED = re.compile(r"^(low|lower|high|higher|full|standard|single|double|half)-dos(e|ed|age)$")
+
+
 def subject_terms(text: str) -> list[str]:
     """The words that name what a question is about (as written, lower case, no duplicates)."""
     out: list[str] = []
@@ -325,6 +328,7 @@ def subject_terms(text: str) -> list[str]:
             or len(w) < 2
             or w[0].isdigit()
             or w in out
+            or _DOSED.match(w)  # "low-dose amitriptyline" is about amitriptyline
         ):
             continue
         out.append(w)

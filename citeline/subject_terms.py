@@ -35,6 +35,7 @@ doctor doctors physician physicians gp gps
 
 _HYPERNYMS = {
     "animal": "rat rats mouse mice rodent rodents murine",
+    "mood": "depression depressive depressed anxiety anxious",
 }
 
 

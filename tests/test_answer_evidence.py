@@ -117,3 +117,16 @@ def test_a_conversion_factor_is_a_factor_not_any_number() -> None:
     assert intent.answers_property("Multiply the dose by the conversion factor 1.5.")
     # a threshold near the drug's name is not its factor: the property is not given for it
     assert not intent.answers_property("Buprenorphine was offered at doses of >=90 MME/day.")
+
+
+def test_a_comparison_is_answered_about_what_is_asked_not_what_it_is_compared_with() -> None:
+    guide = ("guide", "Guideline", "IBS guideline", [
+        "Tricyclic antidepressants are effective second-line drugs for abdominal pain in IBS.",
+    ])  # fmt: skip
+    review = ("review", "Review", "Gut-brain neuromodulators", [
+        "SSRIs such as sertraline have less effect on gut pain in IBS than tricyclics.",
+    ])  # fmt: skip
+    comp = _compose("Does sertraline help IBS pain as much as a tricyclic?", [guide, review])
+    assert comp.verdict is not None and "sertraline" in comp.verdict.text
+    # "low-dose" says how much of the drug, the drug is the subject
+    assert analyse("Did low-dose amitriptyline improve their mood?").main == "amitriptylin"

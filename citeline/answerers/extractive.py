@@ -56,6 +56,10 @@ def _asks_findings(question: str, intent: Intent) -> bool:
     return (intent.kind == "yesno" and not intent.is_property) or bool(_FINDINGS.search(question))
 
 
+_COMPARES = re.compile(
+    r"\b(as (much|well|good|effective) as|than|versus|vs\.?|compared (with|to))\b", re.I
+)
+
 _NEGATION = re.compile(
     r"\b(not|no|never|against|neither|nor|cannot|can't|isn't|aren't|doesn't|don't|without)\b", re.I
 )
@@ -95,7 +99,7 @@ def compose(
     pool, not_given = _answering(intent, pool)
     if not pool:
         return Composition(None, [], not_given)
-    verdict = _pick_verdict(pool, intent)
+    verdict = _pick_verdict(question, pool, intent)
     limit = NARROW_BULLETS if intent.narrow else max_bullets if intent.broad else FOCUSED_BULLETS
     if intent.broad:
         chosen = _pick_bullets(pool, verdict, limit, max_per_doc, BROAD_MARGIN, PER_SECTION)
@@ -174,7 +178,7 @@ def _known_main(intent: Intent, pool: Sequence[Candidate]) -> Intent:
     return replace(intent, subject=(first, *(s for s in intent.subject if s != first)))
 
 
-def _pick_verdict(pool: list[Candidate], intent: Intent) -> Candidate:
+def _pick_verdict(question: str, pool: list[Candidate], intent: Intent) -> Candidate:
     first = pool
     if intent.is_property:
         answering = [c for c in pool if c.answers_property]
@@ -200,6 +204,10 @@ def _pick_verdict(pool: list[Candidate], intent: Intent) -> Candidate:
         if c.score >= best - STRONGEST_SOURCE_MARGIN
         and (not needs_main or mentions_main(intent, c.text))
     ]
+    if intent.main and _COMPARES.search(question):
+        # "Does sertraline help as much as a tricyclic?": as good and naming sertraline beats
+        # as good about the tricyclics it is compared with
+        near = [c for c in near if mentions_main(intent, c.text)] or near
     # the strongest source, unless the question asks what a kind of source found ("the trial")
     return max(near, key=lambda c: (c.kind_asked, c.evidence_rank, c.score))
 
