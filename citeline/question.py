@@ -39,7 +39,7 @@ GENERIC = frozenset(
     feel feeling better worse keep keeps coming back change changes changed according
     initial found find finds show shows showed shown studied largest instead rather another
     topic see seeing seen notice noticed noticing morning evening night today tonight yesterday
-    urgent urgently someone pitfall pitfalls caveat caveats limitation limitations mistake
+    urgent urgently someone stay staying pitfall pitfalls caveat caveats limitation limitations mistake
     mistakes drawback drawbacks""".split()
 )
 
@@ -255,7 +255,7 @@ def analyse(question: str) -> Intent:
         else:
             kind = "general"
     # what the asking sentence names comes first, then what the others tell
-    subj = list(dict.fromkeys(subject_terms(asked) + subject_terms(q)))
+    subj = list(dict.fromkeys(subject_terms(plain(asked)) + subject_terms(plain(q))))
     explicit = False
     qualifiers: tuple[str, ...] = ()
     if kind in PROPERTY_ANSWER:
@@ -310,6 +310,24 @@ def _property_owner(q: str, subj: list[str]) -> tuple[list[str], bool, tuple[str
             qualifiers = tuple(stem(w) for w in before if w not in _DOSE_MODIFIERS)
             break
     return subj, True, qualifiers
+
+
+# Everyday phrases for what clinical writing names in one word: "feel down" is low mood, not
+# something about "down"; "for the rest of my life" is lifelong.
+_IDIOMS = [
+    (re.compile(r"\bfe(el|els|eling|lt) (down|low|blue|sad|fed up)\b", re.I), "mood"),
+    (
+        re.compile(r"\b(for )?the rest of (my|your|his|her|their|our) li(fe|ves)\b", re.I),
+        "lifelong",
+    ),
+]
+
+
+def plain(text: str) -> str:
+    """The question with everyday phrases in the words its sources use (`_IDIOMS`)."""
+    for pat, word in _IDIOMS:
+        text = pat.sub(word, text)
+    return text
 
 
 _DOSED = re.compile(r"^(low|lower|high|higher|full|standard|single|double|half)-dos(e|ed|age)$")

@@ -130,3 +130,10 @@ def test_a_comparison_is_answered_about_what_is_asked_not_what_it_is_compared_wi
     assert comp.verdict is not None and "sertraline" in comp.verdict.text
     # "low-dose" says how much of the drug, the drug is the subject
     assert analyse("Did low-dose amitriptyline improve their mood?").main == "amitriptylin"
+
+
+def test_everyday_phrases_name_what_the_sources_call_it() -> None:
+    down = analyse("Is it normal to feel down because of my IBS?")
+    assert down.main == "mood" and "down" not in down.subject
+    life = analyse("Do I have to stay on the low FODMAP diet for the rest of my life?")
+    assert "lifelong" in life.subject and not {"stay", "rest", "life"} & set(life.subject)
