@@ -25,11 +25,11 @@ from citeline.embeddings import Embedder
 from citeline.engine import Engine, get_engine, reset_engines
 from citeline.properties import PROPERTY_NAME
 from citeline.question import (
-    SPECIAL_POPULATION,
     Intent,
     analyse,
     stems_of,
 )
+from citeline.question_words import SPECIAL_POPULATION
 from citeline.render import filters_text
 from citeline.retrieve import Retrieval, embed_groups, search, select
 from citeline.safety import Screen, is_instruction, screen

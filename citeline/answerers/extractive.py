@@ -11,7 +11,8 @@ from dataclasses import dataclass, field, replace
 
 from citeline.answerers.scoring import Candidate, mentions_main, property_answers
 from citeline.citations import DraftSentence
-from citeline.question import SPECIAL_POPULATION, Intent, stems_of
+from citeline.question import Intent, stems_of
+from citeline.question_words import SPECIAL_POPULATION
 from citeline.sections import CAVEATS, section_for
 from citeline.text import numbers
 
