@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -187,7 +187,8 @@ def scope_step(run: Run) -> bool:
     (the per-document cap applies after sentence scoring)."""
     ans, settings, eng, ret = run.ans, run.settings, run.eng, run.ret
     cov = coverage(eng.index, eng.embedder, ans.standalone_query, ret.query_vector)
-    run.intent = analyse(plain_text(ans.standalone_query))
+    intent = analyse(plain_text(ans.standalone_query))
+    run.intent = replace(intent, main_is_topic=intent.main in eng.entities())
     unknown_stems = stems_of(" ".join(cov.unknown))
     if cov.out_of_scope(
         settings.coverage_floor,

@@ -126,6 +126,7 @@ class Intent:
     new_subject: bool = False
     # the main subject is the one the property belongs to ("the dose of X"), not a guess
     main_explicit: bool = False
+    main_is_topic: bool = False  # the main subject is a topic of the library (titles, headings)
     # words that narrow the main subject in a property question ("extended-pulsed")
     qualifiers: tuple[str, ...] = ()
 

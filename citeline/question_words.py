@@ -73,6 +73,7 @@ _IDIOMS = [
         re.compile(r"\b(for )?the rest of (my|your|his|her|their|our) li(fe|ves)\b", re.I),
         "lifelong",
     ),
+    (re.compile(r"\b(eat|eats|eating|ate)\b", re.I), "diet"),
 ]
 
 

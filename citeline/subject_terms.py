@@ -17,7 +17,7 @@ from citeline.text import stem
 
 # Derivational endings left by `text.stem` ("depressiv", "infectiou", "inflammatory"), longest
 # first; a root keeps at least MIN_ROOT letters.
-_SUFFIXES = ("atory", "ation", "ical", "iou", "ion", "ory", "ous", "ic", "iv", "al")
+_SUFFIXES = ("atory", "ation", "ical", "iou", "ion", "ary", "ory", "ous", "ic", "iv", "al")
 MIN_ROOT = 4
 
 _ROWS = """
@@ -31,6 +31,7 @@ abdomen abdominal tummy belly
 child children childhood paediatric pediatric kid kids
 pregnancy pregnant
 doctor doctors physician physicians gp gps
+exercise exercising physical physically
 """.strip().splitlines()
 
 _HYPERNYMS = {

@@ -4,6 +4,8 @@ shown to a clinician comes with the study's size."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from citeline.answerers import cues, extractive, scoring
 from citeline.question import analyse, mentions, stems_of
 from citeline.subject_terms import canon, forms
@@ -137,3 +139,24 @@ def test_everyday_phrases_name_what_the_sources_call_it() -> None:
     assert down.main == "mood" and "down" not in down.subject
     life = analyse("Do I have to stay on the low FODMAP diet for the rest of my life?")
     assert "lifelong" in life.subject and not {"stay", "rest", "life"} & set(life.subject)
+
+
+def test_what_to_eat_is_about_diet_and_its_bullets_stay_on_diet() -> None:
+    assert analyse("What should I eat if I have IBS?").main == "diet"
+    assert canon("dietary") == canon("diet")
+    guide = ("guide", "Guideline", "IBS guideline", [
+        "In IBS, a low FODMAP diet is a second-line diet.",
+        "In IBS, dietary advice covers regular meals.",
+        "In IBS, rifaximin is recommended for diarrhoea.",
+    ])  # fmt: skip
+    question = "What should I eat if I have IBS?"
+    passages, vecs = _passages([guide])
+    qvec = EMB.embed([question])[0]
+    texts = {}
+    for topic in (True, False):
+        intent = replace(analyse(question), main_is_topic=topic)
+        cands = scoring.candidates(question, intent, passages, vecs, qvec, "clinician")
+        comp = extractive.compose(question, intent, cands, floor=0.0, max_bullets=8)
+        texts[topic] = " ".join(_texts(comp))
+    assert "rifaximin" not in texts[True] and "regular meals" in texts[True]
+    assert "rifaximin" in texts[False]  # a main word that is no topic of the library: no filter

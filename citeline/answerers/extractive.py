@@ -105,6 +105,10 @@ def compose(
     if intent.broad:
         chosen = _pick_bullets(pool, verdict, limit, max_per_doc, BROAD_MARGIN, PER_SECTION)
     else:
+        if intent.main_is_topic and mentions_main(intent, _context(verdict)):
+            # a focused question's bullets speak of its main subject, as its verdict does
+            # ("What should I eat with IBS?": diet, not every drug recommended for IBS)
+            pool = [c for c in pool if c is verdict or mentions_main(intent, _context(c))]
         chosen = _pick_bullets(pool, verdict, limit, max_per_doc)
     if audience == "clinician" and not intent.narrow and _asks_findings(question, intent):
         _add_study_sizes(cands, chosen, limit)
@@ -157,6 +161,10 @@ def _answering(intent: Intent, pool: list[Candidate]) -> tuple[list[Candidate], 
         # the question, the new one is what it asks about.
         pool = [c for c in pool if c.names_own] or pool
     return pool, not_given
+
+
+def _context(c: Candidate) -> str:
+    return f"{c.text} {c.section} {c.doc.title}"
 
 
 def _known_main(intent: Intent, pool: Sequence[Candidate]) -> Intent:
