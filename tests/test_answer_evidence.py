@@ -160,3 +160,8 @@ def test_what_to_eat_is_about_diet_and_its_bullets_stay_on_diet() -> None:
         texts[topic] = " ".join(_texts(comp))
     assert "rifaximin" not in texts[True] and "regular meals" in texts[True]
     assert "rifaximin" in texts[False]  # a main word that is no topic of the library: no filter
+
+
+def test_how_a_review_searched_is_its_method_not_a_finding() -> None:
+    assert cues.METHOD.search("The search screened 14,926 records, and 73 studies were included.")
+    assert not cues.METHOD.search("Screening for anxiety is suggested in people with IBS.")

@@ -87,7 +87,10 @@ METHOD = re.compile(
     r"\b(tested whether|asked whether|aimed to|was designed|were randomi[sz]ed|randomly assigned|"
     r"enrolled|recruited|were colonised|(was|were) measured|questionnaire scores|participants (then|were)|"
     r"was an? [\w-]*\s*(randomi[sz]ed|pilot|prospective|cross-sectional|controlled)|"
-    r"the (study|trial) (included|involved|compared)|reviewed .* using)\b",
+    r"the (study|trial) (included|involved|compared)|reviewed .* using|"
+    r"the (literature )?search (screened|identified|found|yielded|covered)|searched|"
+    r"(studies|trials|records|articles) were (included|screened|identified|excluded)|"
+    r"screened [\d,]+ (records|articles|abstracts|studies))\b",
     re.I,
 )
 ASKS_METHOD = re.compile(
