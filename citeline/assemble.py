@@ -4,6 +4,7 @@ shown on an answer."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from citeline import prompts
@@ -54,9 +55,33 @@ def assemble_answer(
         ans.glossary = glossary(claims)
 
 
-def subject_text(intent: Intent) -> str:
-    phrases = [p for p in intent.phrases if p.lower() not in {"health"}][:2]
-    return " and ".join(phrases)
+# Words that complete the term a question's subject words begin ("cognitive behavioural therapy",
+# "low FODMAP diet"), though alone they are too general to be a subject.
+_TERM_HEADS = frozenset(
+    "therapy therapies treatment treatments test tests score scores scale symptoms syndrome "
+    "disorder disorders disease diseases infection infections trial diet".split()
+)
+_NOT_A_TOPIC = frozenset("health make makes made something anything everything".split())
+
+
+def subject_text(intent: Intent, question: str = "") -> str:
+    """The answer's subject as a follow-up names it: the question's subject phrases with the
+    term each begins completed from the question, leaving out a lone verb form ("screened")."""
+    parts = [
+        part.split()
+        for p in intent.phrases
+        for part in re.split(rf"\s*\b(?:{'|'.join(_NOT_A_TOPIC)})\b\s*", p, flags=re.I)
+    ]  # "stress make IBS": stress, IBS
+    phrases = []
+    for words in parts:
+        if not words or (len(words) == 1 and words[0].lower().endswith("ed")):
+            continue
+        phrase = " ".join(words)
+        m = re.search(rf"\b{re.escape(phrase)}\s+([A-Za-z]+)", question, flags=re.I)
+        if m and m.group(1).lower() in _TERM_HEADS:
+            phrase = f"{phrase} {m.group(1)}"
+        phrases.append(phrase)
+    return " and ".join(phrases[:2])
 
 
 def follow_ups(
@@ -69,7 +94,7 @@ def follow_ups(
     asked = ans.question.strip().lower().rstrip("?")
     shown = {s.heading for s in ans.sections}
     shown_headings = " ".join(shown)
-    subject = subject_text(intent)
+    subject = subject_text(intent, ans.standalone_query or ans.question)
     if subject:
         aspects: list[str] = []
         for p in retrieval.pool or retrieval.passages:

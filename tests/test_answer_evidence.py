@@ -165,3 +165,14 @@ def test_what_to_eat_is_about_diet_and_its_bullets_stay_on_diet() -> None:
 def test_how_a_review_searched_is_its_method_not_a_finding() -> None:
     assert cues.METHOD.search("The search screened 14,926 records, and 73 studies were included.")
     assert not cues.METHOD.search("Screening for anxiety is suggested in people with IBS.")
+
+
+def test_a_follow_up_names_the_subject_as_a_term() -> None:
+    from citeline.assemble import subject_text
+
+    q = "Is cognitive behavioural therapy recommended for IBS?"
+    assert subject_text(analyse(q), q) == "cognitive behavioural therapy and IBS"
+    q = "Does stress make IBS worse?"
+    assert subject_text(analyse(q), q) == "stress and IBS"
+    q = "Should patients with IBS be screened for anxiety?"
+    assert "screened" not in subject_text(analyse(q), q)
