@@ -61,7 +61,10 @@ _TERM_HEADS = frozenset(
     "therapy therapies treatment treatments test tests score scores scale symptoms syndrome "
     "disorder disorders disease diseases infection infections trial diet".split()
 )
-_NOT_A_TOPIC = frozenset("health make makes made something anything everything".split())
+_NOT_A_TOPIC = frozenset(
+    "make makes made something anything everything get gets getting got take takes "
+    "taking took cure cures fix fixes".split()
+)
 
 
 def subject_text(intent: Intent, question: str = "") -> str:
@@ -74,7 +77,7 @@ def subject_text(intent: Intent, question: str = "") -> str:
     ]  # "stress make IBS": stress, IBS
     phrases = []
     for words in parts:
-        if not words or (len(words) == 1 and words[0].lower().endswith("ed")):
+        if not words or words == ["health"] or (len(words) == 1 and words[0].endswith("ed")):
             continue
         phrase = " ".join(words)
         m = re.search(rf"\b{re.escape(phrase)}\s+([A-Za-z]+)", question, flags=re.I)

@@ -176,3 +176,11 @@ def test_a_follow_up_names_the_subject_as_a_term() -> None:
     assert subject_text(analyse(q), q) == "stress and IBS"
     q = "Should patients with IBS be screened for anxiety?"
     assert "screened" not in subject_text(analyse(q), q)
+
+
+def test_yes_only_when_the_quoted_sentence_says_it_of_what_was_asked() -> None:
+    intent = analyse("Will probiotics help my bloating?")
+    general = "Probiotics help the gut's bacteria recover after antibiotics."
+    assert extractive._stance("Will probiotics help my bloating?", intent, general) == ""
+    named = "Probiotics help bloating in people with IBS."
+    assert extractive._stance("Will probiotics help my bloating?", intent, named) == "Yes."

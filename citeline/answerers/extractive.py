@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 from citeline.answerers.scoring import Candidate, mentions_main, property_answers
 from citeline.citations import DraftSentence
-from citeline.question import Intent, stems_of
+from citeline.question import Intent, analyse, asked_sentence, mentions, stems_of
 from citeline.question_words import SPECIAL_POPULATION
 from citeline.sections import CAVEATS, section_for
 from citeline.text import numbers
@@ -334,6 +334,11 @@ def _stance(question: str, intent: Intent, sentence: str) -> str:
         return ""
     s_stems = stems_of(sentence)
     if intent.main not in s_stems:
+        return ""
+    own = analyse(asked_sentence(question)).own or intent.own  # not an injected preamble's
+    if mentions(replace(intent, subject=own, frame=()), s_stems) < 1.0:
+        # "Will probiotics help my bloating?": a sentence on what probiotics do in general
+        # states no "Yes." for bloating
         return ""
     preds = {w for w in re.findall(r"[a-z]+", question.lower()) if w in _PREDICATES}
     pred_stems = stems_of(" ".join(preds))
