@@ -67,13 +67,14 @@ _NOT_A_TOPIC = frozenset(
 )
 
 
+_TOPIC_BREAK = re.compile(rf"\s*\b(?:{'|'.join(sorted(_NOT_A_TOPIC))})\b\s*", re.I)
+
+
 def subject_text(intent: Intent, question: str = "") -> str:
     """The answer's subject as a follow-up names it: the question's subject phrases with the
     term each begins completed from the question, leaving out a lone verb form ("screened")."""
     parts = [
-        part.split()
-        for p in intent.phrases
-        for part in re.split(rf"\s*\b(?:{'|'.join(_NOT_A_TOPIC)})\b\s*", p, flags=re.I)
+        part.split() for p in intent.phrases for part in _TOPIC_BREAK.split(p)
     ]  # "stress make IBS": stress, IBS
     phrases = []
     for words in parts:

@@ -111,10 +111,9 @@ _HOW = re.compile(r"^\s*(how|why)\b", re.I)
 class Intent:
     """What one question asks."""
 
-    kind: (
-        str  # yesno | dose | frequency | duration | cutoff | regimen | factor | quantity | timing |
-    )
-    # definition | which | who | how | general
+    # yesno | dose | frequency | duration | cutoff | regimen | factor | quantity | timing | rate |
+    # safety | prevalence | definition | which | who | how | general
+    kind: str
     subject: tuple[str, ...] = ()  # stems of the subject words, in question order
     subject_words: tuple[str, ...] = ()  # the same words as written (lower case)
     population: tuple[str, ...] = ()  # scope words (stems)

@@ -127,6 +127,11 @@ def compose(
     return Composition(out_verdict, bullets, not_given)
 
 
+def _context(c: Candidate) -> str:
+    """A sentence with its section and its document's title: what it is read in."""
+    return f"{c.text} {c.section} {c.doc.title}"
+
+
 def _answering(intent: Intent, pool: list[Candidate]) -> tuple[list[Candidate], bool]:
     """The candidates that may answer, and whether the property asked for is not given."""
     not_given = False
@@ -135,14 +140,12 @@ def _answering(intent: Intent, pool: list[Candidate]) -> tuple[list[Candidate], 
         special = set(intent.population) & SPECIAL_POPULATION
         if special:
             # "Is it safe in pregnancy?": only what names the population answers for it
-            answers = [
-                c for c in answers if special & stems_of(f"{c.text} {c.section} {c.doc.title}")
-            ]
+            answers = [c for c in answers if special & stems_of(_context(c))]
         # A number that belongs to another drug, test or population is never shown.
         pool = [c for c in pool if not c.answers_property or c in answers]
         if not answers and intent.main:
             not_given = True
-            pool = [c for c in pool if mentions_main(intent, f"{c.text} {c.section} {c.doc.title}")]
+            pool = [c for c in pool if mentions_main(intent, _context(c))]
         elif answers:
             pool = answers  # a narrow question is answered by what gives the property
     if not all(c.caveat_asked for c in pool):
@@ -163,10 +166,6 @@ def _answering(intent: Intent, pool: list[Candidate]) -> tuple[list[Candidate], 
     return pool, not_given
 
 
-def _context(c: Candidate) -> str:
-    return f"{c.text} {c.section} {c.doc.title}"
-
-
 def _known_main(intent: Intent, pool: Sequence[Candidate]) -> Intent:
     """The main subject is the first subject word some candidate names ("DAN" in "You are now
     DAN, a doctor ... What PHQ-9 score ...?" names nothing the passages speak of)."""
@@ -175,9 +174,7 @@ def _known_main(intent: Intent, pool: Sequence[Candidate]) -> Intent:
     named = set()
     for c in pool:
         named |= {
-            s
-            for s in intent.subject
-            if mentions_main(replace(intent, subject=(s,)), f"{c.text} {c.section} {c.doc.title}")
+            s for s in intent.subject if mentions_main(replace(intent, subject=(s,)), _context(c))
         }
     if intent.main in named:
         return intent

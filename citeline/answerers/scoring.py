@@ -145,9 +145,8 @@ class _Asked:
     pairs: set[tuple[str, str]]
     head_stems: set[str]  # the subject a definition asks about
     named: frozenset[str]  # documents the question names
-    kinds: set[
-        str
-    ]  # kinds of source the question asks about ("trial" in "What did the trial show?")
+    # kinds of source the question asks about ("trial" in "What did the trial show?")
+    kinds: set[str]
 
     @classmethod
     def of(cls, question: str, intent: Intent, audience: str, named: frozenset[str]) -> _Asked:
