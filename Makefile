@@ -16,10 +16,11 @@ LLM_PORT ?= 8080
 LLM_DIR := .citeline-llm
 LLM_STAMP := $(VENV)/.llm-installed-$(shell cat requirements-llm.txt | sha256sum | cut -c1-16)
 
-.PHONY: install llm-install run index test lint typecheck pytest eval bench train-verifier llm-server llm-server-stop browser clean
+.PHONY: install llm-install run index test lint typecheck pytest eval bench train-nli llm-server llm-server-stop browser clean
 
 ## install: create .venv and install pinned dependencies (idempotent; keyed on the requirements' hash),
-## then export the embedding model to ONNX once (~/.cache/citeline/onnx; the query path runs on it)
+## then export the embedding model and the verifier's reader to ONNX once (~/.cache/citeline/onnx;
+## the query path and the verifier run on them)
 install: $(STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -30,6 +31,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 	  -r requirements-dev.txt | { grep -v '^Requirement already satisfied' || true; }
 	@echo "==> Exporting the embedding model to ONNX for the query path (once)"
 	$(BIN)/python -m citeline.onnx_encoder export
+	@echo "==> Exporting the verifier's reader to ONNX (once)"
+	$(BIN)/python -m citeline.verify_nli export
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 	@echo "==> Dependencies installed"
@@ -111,10 +114,10 @@ eval: install
 bench: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m bench
 
-## train-verifier: retrain the verifier's head on SciFact train claims (models/verifier/, seeded,
-## about two minutes; python -m train verifier)
-train-verifier: install
-	$(BIN)/python -m train verifier
+## train-nli: retrain the verifier's reader on SciFact train claims (models/verifier/, seeded,
+## about half an hour on two cores; python -m train nli)
+train-nli: install
+	$(BIN)/python -m train nli
 
 clean:
 	rm -rf $(VENV) .citeline .citeline-llm .pytest_cache .mypy_cache .ruff_cache

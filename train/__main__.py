@@ -1,6 +1,6 @@
 """`python -m train <model> [options]`: train one of the project's models (see train/*.py).
 
-Subcommands: ``verifier`` (the verifier's head, train/verifier.py). Another model adds its module
+Subcommands: ``nli`` (the verifier's reader, train/nli.py), ``reranker`` (an experiment). Another model adds its module
 and one line to MODELS.
 """
 
@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-MODELS = {"verifier": "train.verifier", "reranker": "train.reranker"}
+MODELS = {"nli": "train.nli", "reranker": "train.reranker"}
 
 
 def main(argv: list[str] | None = None) -> int:
