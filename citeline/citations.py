@@ -103,8 +103,11 @@ def enforce(
         kept = [n for n in cited if _holds(verdicts[n], threshold)]
         if not kept:
             # Re-attribute: the passage that supports the sentence best, if any does enough.
+            # By the rules alone: the trained reader judges a claim against what it cites.
             others = {
-                n: _verdict(support_fn, sent.text, n, threshold) for n in valid if n not in verdicts
+                n: _verdict(support_fn, sent.text, n, threshold, read=False)
+                for n in valid
+                if n not in verdicts
             }
             verdicts.update(others)
             good = [n for n, v in others.items() if _holds(v, threshold)]
@@ -129,10 +132,12 @@ def enforce(
     return claims, removed
 
 
-def _verdict(support_fn: SupportFn, claim: str, n: int, threshold: float) -> Verdict:
+def _verdict(
+    support_fn: SupportFn, claim: str, n: int, threshold: float, read: bool = True
+) -> Verdict:
     get = getattr(support_fn, "verdict", None)
     if get is not None:
-        return get(claim, n)
+        return get(claim, n, read=read)
     score = support_fn(claim, n)
     return Verdict(SUPPORTED if score >= threshold else NOT_FOUND, score, None)
 
@@ -176,18 +181,20 @@ class SupportFunction:
         self.vectors = sentence_vectors
         self.claims = claim_vectors
         self.sentences = passage_sentences or {}
-        self.cache: dict[tuple[str, int], Verdict] = {}
+        self.cache: dict[tuple[str, int, bool], Verdict] = {}
 
-    def verdict(self, claim: str, n: int) -> Verdict:
-        if (claim, n) not in self.cache:
-            self.cache[(claim, n)] = verify(
+    def verdict(self, claim: str, n: int, read: bool = True) -> Verdict:
+        """The verifier's verdict; with `read=False` the trained reader is not asked (rules)."""
+        if (claim, n, read) not in self.cache:
+            self.cache[(claim, n, read)] = verify(
                 claim,
                 self.claims.get(claim),
                 self.texts[n],
                 self.vectors.get(n),
                 self.sentences.get(n),
+                use_model=read,
             )
-        return self.cache[(claim, n)]
+        return self.cache[(claim, n, read)]
 
     def __call__(self, claim: str, n: int) -> float:
         return self.verdict(claim, n).score

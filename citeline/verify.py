@@ -169,8 +169,9 @@ def judge_by_rules(
 ) -> tuple[Verdict, str | None]:
     """The rules' verdict, and the evidence the reader may judge: given only when no
     contradiction (negation, grade, direction, comparison, quantity) or overstatement (scope,
-    population, hedge) rule rejects the claim, no word of the claim stands where its sentence
-    has another (a one-word flip, a swapped drug), and the rules did not accept it."""
+    population, hedge) rule rejects the claim, no term of the claim stands where its sentence
+    has another (a swapped drug or test), no other word does unless a term is missing too (a
+    one-word flip: "tapered abruptly" for "gradually"), and the rules did not accept it."""
     abbrevs = _abbreviations(passage_text)
     score, start, span, coverage, missing = _align(content, claim_vector, sents, vecs, abbrevs)
     evidence = rules.tokens(" ".join(sents[start : start + span]))
@@ -183,14 +184,15 @@ def judge_by_rules(
     if problem:
         return Verdict(NOT_FOUND, score, start, span, problem), None
     swapped = _substituted(ctoks, missing, evidence)
-    if swapped is not None:  # "tapered abruptly" for "gradually", another drug in its place
-        what = "entity" if _is_term(swapped, claim) else "substituted word"
-        return Verdict(NOT_FOUND, score, start, span, f"{what}: {swapped}"), None
+    if swapped is not None and _is_term(swapped, claim):  # another drug or test in its place
+        return Verdict(NOT_FOUND, score, start, span, f"entity: {swapped}"), None
     readable = vecs is not None and score >= READER_MIN_ALIGNMENT
     text = " ".join(sents[start : start + span]) if readable else None
     term = next((w for w in missing if _is_term(w, claim)), None)
-    if term is not None:
+    if term is not None:  # named otherwise in the sentence, or not at all: the reader decides
         return Verdict(NOT_FOUND, score, start, span, f"entity: {term}"), text
+    if swapped is not None:  # "tapered abruptly" for "gradually"
+        return Verdict(NOT_FOUND, score, start, span, f"substituted word: {swapped}"), None
     general = [w for w in missing if w not in GENERIC]
     cos = 2 * score - coverage
     if score < MIN_ALIGNMENT or coverage < MIN_COVERAGE:

@@ -8,7 +8,7 @@
 (b) The perturbation suite (eval/perturb.py): sentences of the bundled corpus and the CDC PDFs,
     each with faithful paraphrases and corruptions of recorded type; accept rates per type.
 
-The SciFact accept rates of the verifier without its trained head (rules only) and of the
+The SciFact accept rates of the verifier without its trained reader (rules only) and of the
 previous scorer (cosine + word overlap >= 0.55) are printed beside the verifier's. Writes verify.json and verify.md to --out.
 """
 
