@@ -224,10 +224,14 @@ def _substituted(
 
 
 def _same_place(a: tuple[str, ...], i: int, b: tuple[str, ...], j: int) -> bool:
-    """Both neighbours the same, or one neighbour that is the same content word."""
+    """Both neighbours the same, or one neighbour that is the same content word. The start or
+    the end of both sentences counts as a same neighbour ("Tramadol should ..." for
+    "Amitriptyline should ...")."""
     prev = i > 0 and j > 0 and _key(a[i - 1]) == _key(b[j - 1])
     nxt = i + 1 < len(a) and j + 1 < len(b) and _key(a[i + 1]) == _key(b[j + 1])
-    if prev and nxt:
+    starts = i == 0 and j == 0
+    ends = i + 1 == len(a) and j + 1 == len(b)
+    if (prev or starts) and (nxt or ends):
         return True
     return (prev and _anchor(a[i - 1])) or (nxt and _anchor(a[i + 1]))
 
