@@ -23,15 +23,13 @@ from train.__main__ import main as train_main
 MANIFEST = verify_nli.MODEL_DIR / verify_nli.MANIFEST_FILE
 WEIGHTS = verify_nli.MODEL_DIR / verify_nli.WEIGHTS_FILE
 SCIFACT = PROJECT_ROOT.parent / "shared" / "data" / "scifact" / "original"
+TRIAL = (
+    "In this randomised trial of 400 adults, daily walking lowered systolic blood pressure by "
+    "5 mmHg compared with usual care."
+)
 PAIRS = [
-    (
-        "Weight loss is advised for overweight patients with GERD.",
-        "Weight loss is recommended for patients with GERD who are overweight or obese.",
-    ),
-    (
-        "Antibiotics cure the common cold.",
-        "Hand hygiene should be performed before and after every patient contact.",
-    ),
+    ("Walking every day lowers blood pressure.", TRIAL),
+    ("Daily walking has no effect on blood pressure.", TRIAL),
 ]
 
 
@@ -86,7 +84,7 @@ def test_the_reader_runs_offline_without_torch_and_matches_training(tmp_path: Pa
     with torch.no_grad():
         want = torch.softmax(net(**enc), -1).numpy()
     assert np.abs(got - want).max() < 2e-3
-    # The paraphrase reads as more entailed than an unrelated sentence.
+    # The finding reads as more entailed than its negation.
     assert got[0, verify_nli.ENTAILED] > got[1, verify_nli.ENTAILED]
 
 
