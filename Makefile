@@ -19,8 +19,7 @@ LLM_STAMP := $(VENV)/.llm-installed-$(shell cat requirements-llm.txt | sha256sum
 .PHONY: install llm-install run index test lint typecheck pytest eval bench train-nli llm-server llm-server-stop browser clean
 
 ## install: create .venv and install pinned dependencies (idempotent; keyed on the requirements' hash),
-## then export the embedding model and the verifier's reader to ONNX once (~/.cache/citeline/onnx;
-## the query path and the verifier run on them)
+## then export the embedding model to ONNX once (~/.cache/citeline/onnx; the query path runs on it)
 install: $(STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -31,8 +30,6 @@ $(STAMP): requirements.txt requirements-dev.txt
 	  -r requirements-dev.txt | { grep -v '^Requirement already satisfied' || true; }
 	@echo "==> Exporting the embedding model to ONNX for the query path (once)"
 	$(BIN)/python -m citeline.onnx_encoder export
-	@echo "==> Exporting the verifier's reader to ONNX (once)"
-	$(BIN)/python -m citeline.verify_nli export
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 	@echo "==> Dependencies installed"
