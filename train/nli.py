@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ import numpy as np
 
 from citeline import verify_nli
 from citeline.config import PROJECT_ROOT
+from train.common import backward_step, commit, optimiser
 from train.nli_data import Pair, held_out_claims, load, pairs_for
 
 SCIFACT = PROJECT_ROOT.parent / "shared" / "data" / "scifact" / "original"
@@ -99,12 +99,7 @@ def run(args: argparse.Namespace) -> int:
     net = Reader(model_dir)
     weight = torch.tensor(len(pairs) / (3 * counts), dtype=torch.float32)
     steps = max(1, int(len(pairs) * args.epochs) // args.batch)
-    params = [p for p in net.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
-    warmup = max(1, steps // 10)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (steps - s) / steps)
-    )
+    opt, sched, params = optimiser(net, args.lr, steps)
     net.train()
     loss_sum = 0.0
     for step, batch in enumerate(_batches(pairs, steps, args.batch, rng)):
@@ -113,12 +108,7 @@ def run(args: argparse.Namespace) -> int:
         logits = net(**enc)
         target = torch.tensor([y for _, _, y in batch])
         loss = torch.nn.functional.cross_entropy(logits, target, weight=weight)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        sched.step()
-        loss_sum += float(loss.detach())
+        loss_sum += backward_step(loss, opt, sched, params)
         if (step + 1) % 50 == 0 or step + 1 == steps:
             print(f"step {step + 1}/{steps} loss {loss_sum / 50:.4f} "
                   f"{time.time() - started:.0f}s", flush=True)  # fmt: skip
@@ -138,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     manifest: dict[str, Any] = {
         "model": "verifier reader: cross-encoder from all-MiniLM-L6-v2 (packaged), mean pooling, linear head to entailed / contradicted / neither",
         "command": f"python -m train nli --seed {args.seed}",
-        "commit": _commit(),
+        "commit": commit(),
         "weights": {"file": weights.name, "sha256": verify_nli.file_sha256(weights), "dtype": "float16"},
         "data": {
             "scifact/original/claims_train.jsonl": verify_nli.file_sha256(args.scifact / "claims_train.jsonl"),
@@ -157,10 +147,3 @@ def run(args: argparse.Namespace) -> int:
     }  # fmt: skip
     (args.out / verify_nli.MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
     return 0
-
-
-def _commit() -> str:
-    done = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=False
-    )
-    return done.stdout.strip() or "unknown"

@@ -14,6 +14,8 @@ from typing import Any
 import torch
 from transformers import AutoModel
 
+from train.common import trained_state
+
 FROZEN = ("embeddings.word_embeddings.weight",)
 
 
@@ -39,9 +41,4 @@ class Reader(torch.nn.Module):
 
     def trained_state(self) -> dict[str, torch.Tensor]:
         """What training changed (the frozen word embeddings left out), as fp16."""
-        out = {}
-        for name, value in self.state_dict().items():
-            if name.removeprefix("bert.") in FROZEN or "position_ids" in name:
-                continue
-            out[name] = value.detach().to(torch.float16).contiguous()
-        return out
+        return trained_state(self, FROZEN)

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from citeline.config import PROJECT_ROOT
+from train.common import backward_step, commit, optimiser
 from train.reranker_data import Example, build, sha256
 
 DATA = PROJECT_ROOT.parent / "shared" / "data"
@@ -150,12 +150,7 @@ def run(args: argparse.Namespace) -> int:
     }
     print("before", before)
     steps = max(1, int(len(train) * args.epochs) // args.batch)
-    params = [p for p in net.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
-    warmup = max(1, steps // 10)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (steps - s) / steps)
-    )
+    opt, sched, params = optimiser(net, args.lr, steps)
     net.train()
     order = [train[i % len(train)] for i in range(steps * args.batch)]
     loss_sum = 0.0
@@ -165,12 +160,7 @@ def run(args: argparse.Namespace) -> int:
         enc = _encode(tok, pairs, args.max_len)
         logits = net(**enc, cosine=_cosines(vecs, batch)).view(len(batch), -1)
         loss = torch.nn.functional.cross_entropy(logits, torch.zeros(len(batch), dtype=torch.long))
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        sched.step()
-        loss_sum += float(loss.detach())
+        loss_sum += backward_step(loss, opt, sched, params)
         if (step + 1) % 50 == 0 or step + 1 == steps:
             print(
                 f"step {step + 1}/{steps} loss {loss_sum / 50:.4f} "
@@ -187,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
     manifest = {
         "model": "answer reranker: cross-encoder from all-MiniLM-L6-v2 (packaged), mean pooling, linear head",
         "command": f"python -m train reranker --seed {args.seed}",
-        "commit": _commit(),
+        "commit": commit(),
         "weights": {"file": weights.name, "sha256": sha256(weights), "dtype": "float16"},
         "data": {
             "pubmedqa/ori_pqal.json": sha256(pubmedqa / "ori_pqal.json"),
@@ -210,10 +200,3 @@ def run(args: argparse.Namespace) -> int:
     (args.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     print(json.dumps(manifest["metrics"]))
     return 0
-
-
-def _commit() -> str:
-    done = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=False
-    )
-    return done.stdout.strip() or "unknown"

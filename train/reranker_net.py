@@ -21,6 +21,8 @@ from typing import Any
 import torch
 from transformers import AutoModel
 
+from train.common import trained_state
+
 FROZEN = ("embeddings.word_embeddings.weight",)
 INPUTS = ("input_ids", "attention_mask", "token_type_ids", "cosine")
 COSINE_SCALE = 20.0  # initial weight of the cosine (a 0.1 gap is a logit gap of 2)
@@ -54,9 +56,4 @@ class Reranker(torch.nn.Module):
 
     def trained_state(self) -> dict[str, torch.Tensor]:
         """What training changed (the frozen word embeddings left out), as fp16."""
-        out = {}
-        for name, value in self.state_dict().items():
-            if name.removeprefix("bert.") in FROZEN or "position_ids" in name:
-                continue
-            out[name] = value.detach().to(torch.float16).contiguous()
-        return out
+        return trained_state(self, FROZEN)
