@@ -71,12 +71,12 @@ def read_manifest(folder: Path = MODEL_DIR) -> dict[str, object] | None:
     return manifest
 
 
-def merged_model_dir(weights: Path, base: Path, root: Path) -> Path:
+def merged_model_dir(weights: Path, digest: str, base: Path, root: Path) -> Path:
     """A BERT folder holding the packaged model with the trained tensors in place (fp32): the
     input of the ONNX export. Written once per weights file (named by its hash)."""
     from safetensors.numpy import load_file, save_file
 
-    out = root / f"verifier-{file_sha256(weights)[:16]}"
+    out = root / f"verifier-{digest[:16]}"  # the weights' SHA-256, checked by read_manifest
     if (out / "model.safetensors").is_file():
         return out
     trained = load_file(str(weights))
@@ -126,7 +126,8 @@ class Reader:
         self.threshold = float(params["threshold"])
         weights = folder / WEIGHTS_FILE
         root = cache or onnx_encoder.cache_root()
-        merged = merged_model_dir(weights, packaged_model_path(), root)
+        digest = str(manifest["weights"]["sha256"])  # type: ignore[index]
+        merged = merged_model_dir(weights, digest, packaged_model_path(), root)
         path = onnx_encoder.ensure_exported(merged, root)
         trained = load_file(str(weights))
         self._w = trained[HEAD[0]].astype(np.float32)
@@ -172,10 +173,10 @@ def default_reader() -> Reader | None:
     terms, eval/README.md), loaded once per process; None (one warning) when it cannot be."""
     if os.environ.get(ENABLE_VARIABLE, "").strip().lower() not in ("1", "true", "yes", "on"):
         return None
-    if read_manifest(MODEL_DIR) is None:
-        return None
     try:
         return Reader(MODEL_DIR)
+    except FileNotFoundError:  # read_manifest has said why
+        return None
     except Exception as exc:  # an unusable model must not stop verification
         log.warning("verifier reader could not be loaded (%s): rules only", exc)
         return None
