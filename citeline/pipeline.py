@@ -24,15 +24,11 @@ from citeline.conversation import Turn, resolve
 from citeline.embeddings import Embedder
 from citeline.engine import Engine, get_engine, reset_engines
 from citeline.properties import PROPERTY_NAME
-from citeline.question import (
-    Intent,
-    analyse,
-    stems_of,
-)
+from citeline.question import Intent, analyse, stems_of
 from citeline.question_words import SPECIAL_POPULATION
 from citeline.render import filters_text
-from citeline.retrieve import Retrieval, embed_groups, search, select
-from citeline.safety import Screen, is_instruction, screen
+from citeline.retrieve import Retrieval, embed_groups, search, select, widen
+from citeline.safety import Screen, alarm_query, is_instruction, screen
 from citeline.scope import coverage, plain_text
 from citeline.sources import named_sources
 from citeline.store import Filters, query_terms
@@ -178,6 +174,10 @@ def retrieve_step(run: Run) -> bool:
         return refuse(
             run, _topic(ans.standalone_query), [p for p in run.ret.passages if p.dense >= floor]
         )
+    if run.checked and run.checked.red_flags:  # what the sources say to do about them, too
+        query = alarm_query(run.checked.red_flags)
+        extra = search(eng.index, eng.embedder, query, settings, filters=run.filters)
+        run.retrieval = widen(run.ret, extra)
     return False
 
 
@@ -316,6 +316,7 @@ def _extractive_draft(run: Run) -> list[DraftSentence]:
         max_bullets=run.settings.max_bullets,
         max_per_doc=run.settings.max_per_doc,
         audience=run.ans.audience,
+        alarms=run.checked.red_flags if run.checked else (),
     )
     run.not_given = comp.not_given
     return ([comp.verdict] if comp.verdict else []) + comp.bullets

@@ -136,6 +136,16 @@ def search(
     return Retrieval(passages, qvec, best, vectors, pool)
 
 
+def widen(ret: Retrieval, extra: Retrieval) -> Retrieval:
+    """`ret` with the pool of a second search for the same question added after its own (each
+    chunk once, renumbered): the answerer scores and re-selects from both."""
+    seen = {p.chunk.id for p in ret.pool}
+    added = [p for p in extra.pool if p.chunk.id not in seen]
+    pool = [*ret.pool, *(replace(p, n=len(ret.pool) + i) for i, p in enumerate(added, 1))]
+    vectors = {**extra.sentence_vectors, **ret.sentence_vectors}
+    return replace(ret, pool=pool, sentence_vectors=vectors)
+
+
 def select(ranked: Sequence[Passage], top_k: int, max_per_doc: int) -> list[Passage]:
     """The top_k passages of a ranked pool, renumbered [1..n]: near-duplicates dropped, at most
     `max_per_doc` per document while other documents can fill the places."""

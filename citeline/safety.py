@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from citeline import prompts
@@ -34,6 +35,28 @@ _RED_FLAGS = {
 }
 _RED_FLAG_RES = {name: re.compile(rx, re.IGNORECASE) for name, rx in _RED_FLAGS.items()}
 
+# How a source names each alarm symptom: more ways than a question reports it ("Unexplained loss
+# of a lot of weight", "diarrhoea with blood in it", "abdominal masses").
+_ALARM_NAMED = {
+    "blood in the stool": r"\bblood|\bbleed",
+    "rectal bleeding": r"\bblood|\bbleed",
+    "black stools": r"\bblack\b|\bdark red\b|melaena|melena",
+    "vomiting blood": r"vomit\w*\s+blood|haematemesis|hematemesis",
+    "unintended weight loss": r"weight\s+loss|loss\s+of\s+(\w+\s+){0,3}weight|los(e|ing)\s+weight",
+    "night-time symptoms": r"\bnight|nocturnal",
+    "severe pain": r"severe\s+(\w+\s+)?pain",
+    "difficulty swallowing": r"swallow|dysphagia",
+    "a lump or mass": r"\blumps?\b|\bmass(es)?\b|swelling",
+    "anaemia": r"\ban(a)?emi",
+}
+_ALARM_NAMED_RES = {name: re.compile(rx, re.IGNORECASE) for name, rx in _ALARM_NAMED.items()}
+# What a source says to do about one: seek help, how soon, where, refer.
+_ALARM_ACTION = re.compile(
+    r"\b(urgent\w*|immediate\w*|same[- ]day|emergency|NHS 111|999|A&E|refer\w*|"
+    r"see (a|your) (GP|doctor)|GP appointment|medical (help|advice|review)|seek\w* (help|advice|care))",
+    re.IGNORECASE,
+)
+
 _INJECTION = re.compile(
     r"ignore\s+(all\s+|any\s+)?(the\s+)?(previous|prior|above|earlier)\s+(instructions|rules|prompts?)|"
     r"(print|show|reveal|repeat|output)\s+(me\s+)?(your|the)\s+(system\s+)?(prompt|instructions|rules)|"
@@ -53,6 +76,21 @@ _ADDRESSED_TO_ASSISTANT = re.compile(
     r"\b(new|updated|override)\s+instructions\s*:",
     re.IGNORECASE,
 )
+
+
+def alarm_advice(sentence: str, red_flags: Sequence[str]) -> int:
+    """How many of the question's alarm symptoms a source sentence names while saying what to do
+    about them (see a GP urgently, call 111, refer); 0 when it does not say what to do."""
+    if not red_flags or not _ALARM_ACTION.search(sentence):
+        return 0
+    return sum(
+        1 for f in red_flags if f in _ALARM_NAMED_RES and _ALARM_NAMED_RES[f].search(sentence)
+    )
+
+
+def alarm_query(red_flags: Sequence[str]) -> str:
+    """The search for what the sources say to do about the question's alarm symptoms."""
+    return f"When do {' or '.join(red_flags)} need an urgent doctor's appointment or referral?"
 
 
 def is_instruction(sentence: str) -> bool:

@@ -13,6 +13,7 @@ from citeline.answerers.scoring import Candidate, mentions_main, property_answer
 from citeline.citations import DraftSentence
 from citeline.question import Intent, analyse, asked_sentence, mentions, stems_of
 from citeline.question_words import SPECIAL_POPULATION
+from citeline.safety import alarm_advice
 from citeline.sections import CAVEATS, section_for
 from citeline.text import numbers
 
@@ -93,23 +94,35 @@ def compose(
     max_bullets: int,
     max_per_doc: int = 2,
     audience: str = "clinician",
+    alarms: Sequence[str] = (),
 ) -> Composition:
-    """The verdict and bullets for one question, from its scored candidate sentences."""
+    """The verdict and bullets for one question, from its scored candidate sentences. With
+    `alarms` (the question's alarm symptoms), what the sources say to do about them leads."""
     pool = sorted((c for c in cands if c.score >= floor), key=lambda c: -c.score)
     intent = _known_main(intent, pool)
     pool, not_given = _answering(intent, pool)
-    if not pool:
+    urgent = _alarm_advice(cands, alarms)
+    if not pool and not urgent:
         return Composition(None, [], not_given)
-    verdict = _pick_verdict(question, pool, intent)
+    # the other bullets answer as well as the best answer to the question itself does
+    best = _pick_verdict(question, pool, intent) if pool else urgent[0]
+    verdict, exempt = best, frozenset[tuple[int, int]]()
+    if urgent:
+        # "I'm losing weight and there's blood in my poo: is this just my IBS?" is answered by
+        # what to do about those symptoms, not by what confirms IBS.
+        pool = [*urgent, *(c for c in pool if c not in urgent)]
+        verdict, exempt = urgent[0], frozenset(c.key for c in urgent)
     limit = NARROW_BULLETS if intent.narrow else max_bullets if intent.broad else FOCUSED_BULLETS
     if intent.broad:
-        chosen = _pick_bullets(pool, verdict, limit, max_per_doc, BROAD_MARGIN, PER_SECTION)
+        chosen = _pick_bullets(
+            pool, verdict, limit, max_per_doc, BROAD_MARGIN, PER_SECTION, best.score, exempt
+        )
     else:
         if intent.main_is_topic and mentions_main(intent, _context(verdict)):
             # a focused question's bullets speak of its main subject, as its verdict does
             # ("What should I eat with IBS?": diet, not every drug recommended for IBS)
             pool = [c for c in pool if c is verdict or mentions_main(intent, _context(c))]
-        chosen = _pick_bullets(pool, verdict, limit, max_per_doc)
+        chosen = _pick_bullets(pool, verdict, limit, max_per_doc, top=best.score, exempt=exempt)
     if audience == "clinician" and not intent.narrow and _asks_findings(question, intent):
         _add_study_sizes(cands, chosen, limit)
     stance = _stance(question, intent, verdict.text) if not not_given else ""
@@ -125,6 +138,16 @@ def compose(
         if c is not verdict
     ]
     return Composition(out_verdict, bullets, not_given)
+
+
+def _alarm_advice(cands: Sequence[Candidate], alarms: Sequence[str]) -> list[Candidate]:
+    """Self-contained sentences that say what to do about the question's alarm symptoms, those
+    naming most of them first, then the better answers."""
+    if not alarms:
+        return []
+    named = {c.key: alarm_advice(c.text, alarms) for c in cands if c.self_contained}
+    found = [c for c in cands if named.get(c.key, 0) > 0]
+    return sorted(found, key=lambda c: (-named[c.key], -c.score))
 
 
 def _context(c: Candidate) -> str:
@@ -225,14 +248,17 @@ def _pick_bullets(
     max_per_doc: int,
     margin: float = BULLET_MARGIN,
     per_section: int = 0,
+    top: float | None = None,
+    exempt: frozenset[tuple[int, int]] = frozenset(),
 ) -> dict[Candidate, list[Candidate]]:
     """Chosen sentences (verdict first) -> the other documents' sentences stating the same.
     With `per_section`, at most that many bullets per clinical section, so that an overview
-    covers the evidence, the mechanisms, practice and the caveats."""
+    covers the evidence, the mechanisms, practice and the caveats. Bullets score within `margin`
+    of `top` (the verdict's score by default), except those `exempt` (keys)."""
     chosen: dict[Candidate, list[Candidate]] = {verdict: []}
     passages_per_doc: dict[str, set[int]] = {verdict.doc.doc_id: {verdict.n}}
     used = {verdict.key}
-    floor = verdict.score - margin
+    floor = (verdict.score if top is None else top) - margin
     sections: dict[str, int] = {}
     for c in pool:
         if c.key in used:
@@ -251,7 +277,7 @@ def _pick_bullets(
             chosen[twin].append(c)
             used.add(c.key)
             continue
-        if len(chosen) > limit or c.score < floor:
+        if len(chosen) > limit or (c.score < floor and c.key not in exempt):
             continue
         if any(_redundant(c, o) for o in chosen):
             continue

@@ -1,0 +1,55 @@
+"""Unit tests (fakes only) of the alarm-symptom rule: a question that reports an alarm symptom
+is answered first by what the sources say to do about that symptom."""
+
+from __future__ import annotations
+
+from citeline.answerers import extractive, scoring
+from citeline.question import analyse
+from citeline.safety import alarm_advice, alarm_query, screen
+from tests.test_answer_composition import EMB, _passages
+
+ASKS = "I'm losing weight without trying and there is blood in my poo. Is this just my IBS?"
+GUIDE = (
+    "guide", "Guideline", "IBS in primary care", [
+        "Tests such as colonoscopy are not needed to confirm IBS in people who meet the criteria.",
+        "IBS should be considered when a person has had abdominal pain for at least 6 months.",
+    ],
+)  # fmt: skip
+LEAFLET = (
+    "leaflet", "Patient information", "When to get help with bowel symptoms", [
+        "Weight loss that you have not tried for.",
+        "Unexplained loss of a lot of weight needs an urgent GP appointment or a call to NHS 111.",
+        "Diarrhoea with blood in it needs an urgent GP appointment.",
+    ],
+)  # fmt: skip
+
+
+def test_a_sentence_gives_advice_on_an_alarm_only_when_it_says_what_to_do() -> None:
+    flags = screen(ASKS).red_flags
+    assert flags == ["blood in the stool", "unintended weight loss"]
+    assert alarm_advice(LEAFLET[3][1], flags) == 1  # names the weight loss, says "urgent"
+    assert alarm_advice("Bleeding from the bottom or blood in poo: see a GP urgently.", flags) == 1
+    assert alarm_advice(LEAFLET[3][0], flags) == 0  # names it, says nothing to do
+    assert alarm_advice("Refer people with IBS to a dietitian.", flags) == 0  # no alarm named
+    assert alarm_advice(LEAFLET[3][1], []) == 0
+    assert "weight loss" in alarm_query(flags)
+
+
+def _texts(question: str, alarms: list[str]) -> list[str]:
+    passages, vecs = _passages([GUIDE, LEAFLET])
+    intent = analyse(question)
+    qvec = EMB.embed([question])[0]
+    cands = scoring.candidates(question, intent, passages, vecs, qvec, "patient")
+    comp = extractive.compose(
+        question, intent, cands, floor=0.0, max_bullets=8, audience="patient", alarms=alarms
+    )
+    assert comp.verdict is not None
+    return [comp.verdict.text, *(b.text for b in comp.bullets)]
+
+
+def test_alarm_symptoms_are_answered_by_what_to_do_about_them() -> None:
+    texts = _texts(ASKS, screen(ASKS).red_flags)
+    assert "urgent" in texts[0]
+    assert any("blood" in t for t in texts[1:3]) or "blood" in texts[0]
+    # without alarms the same pool is answered as before: about confirming IBS
+    assert "urgent" not in _texts("Is it IBS?", [])[0]
