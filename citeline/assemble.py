@@ -67,6 +67,8 @@ _NOT_A_TOPIC = frozenset(
 )
 
 
+# Words that join a subject phrase to what follows; at its end they dangle.
+_TRAILING = frozenset({"without", "with", "within", "versus", "vs"})
 _TOPIC_BREAK = re.compile(rf"\s*\b(?:{'|'.join(sorted(_NOT_A_TOPIC))})\b\s*", re.I)
 
 
@@ -80,6 +82,8 @@ def subject_text(intent: Intent, question: str = "") -> str:
     for words in parts:
         if not words or words == ["health"] or (len(words) == 1 and words[0].endswith("ed")):
             continue
+        while len(words) > 1 and words[-1].lower() in _TRAILING:
+            words = words[:-1]  # "losing weight without (trying)": "losing weight"
         phrase = " ".join(words)
         m = re.search(rf"\b{re.escape(phrase)}\s+([A-Za-z]+)", question, flags=re.I)
         if m and m.group(1).lower() in _TERM_HEADS:

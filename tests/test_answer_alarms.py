@@ -1,4 +1,4 @@
-"""Unit tests (fakes only) of the alarm-symptom rule: a question that reports an alarm symptom
+"""Unit tests (fakes only) of seeking care: a question that reports an alarm symptom
 is answered first by what the sources say to do about that symptom."""
 
 from __future__ import annotations
@@ -53,3 +53,20 @@ def test_alarm_symptoms_are_answered_by_what_to_do_about_them() -> None:
     assert any("blood" in t for t in texts[1:3]) or "blood" in texts[0]
     # without alarms the same pool is answered as before: about confirming IBS
     assert "urgent" not in _texts("Is it IBS?", [])[0]
+
+
+def test_when_to_see_a_doctor_is_answered_by_when_to_see_one() -> None:
+    guide = ("guide", "Guideline", "IBS in primary care", [
+        "IBS should be considered when a person has had a change in bowel habit for 6 months.",
+    ])  # fmt: skip
+    leaflet = ("leaflet", "Patient information", "Bowel symptoms", [
+        "A change in bowel habit that has lasted 3 weeks or longer needs a GP appointment.",
+    ])  # fmt: skip
+    question = "When should I see a doctor about changes in my bowel habits?"
+    for audience in ("patient", "clinician"):
+        passages, vecs = _passages([guide, leaflet])
+        intent = analyse(question)
+        qvec = EMB.embed([question])[0]
+        cands = scoring.candidates(question, intent, passages, vecs, qvec, audience)
+        comp = extractive.compose(question, intent, cands, floor=0.0, max_bullets=8)
+        assert comp.verdict is not None and "3 weeks" in comp.verdict.text, audience

@@ -126,6 +126,20 @@ ADVISES = re.compile(
     r"get (urgent )?(medical )?(help|advice))\b",
     re.I,
 )
+# A question that asks when or whether to seek care ("When should I see a doctor about ...?",
+# "Do I need to see someone?"), and a sentence that says to: see or call someone, an appointment,
+# a referral, how urgently.
+ASKS_CARE = re.compile(
+    r"\b(see|visit|call|contact|book|consult|go to|get)\s+(a|an|my|the|your)?\s*(doctor|gp|"
+    r"nurse|someone|somebody|specialist|pharmacist|a&e|hospital|(urgent |medical )?help)\b",
+    re.I,
+)
+GIVES_CARE = re.compile(
+    r"\b((see|book|call|contact|ask|visit)\s+(a|your|an|the)?\s?(gp|doctor|pharmacist|nurse|"
+    r"specialist|nhs 111|999|111)|appointment|nhs 111|999|a&e|urgent\w*|refer\w*|emergency|"
+    r"check-up|medical (help|advice|review))",
+    re.I,
+)
 RESULT = re.compile(
     r"(%|\b(found|showed|shows|superior|improved|improves|reduced|reduces|increased|increases|"
     r"higher|lower|more likely|less likely|no (significant )?(difference|effect)|did not|favoured|"

@@ -25,6 +25,8 @@ SAME_CLAIM_COSINE = 0.88
 BULLET_MARGIN = 0.25
 # Candidates within this margin of the best are "as good": the strongest source among them wins.
 STRONGEST_SOURCE_MARGIN = 0.04
+# A patient's verdict comes from patient information scoring within this margin of the best.
+PATIENT_MARGIN = 0.2
 NARROW_BULLETS = 3
 # The verdict names at least this share of the subject less than the best-named candidate does.
 SUBJECT_SLACK = 0.25
@@ -105,7 +107,7 @@ def compose(
     if not pool and not urgent:
         return Composition(None, [], not_given)
     # the other bullets answer as well as the best answer to the question itself does
-    best = _pick_verdict(question, pool, intent) if pool else urgent[0]
+    best = _pick_verdict(question, pool, intent, audience) if pool else urgent[0]
     verdict, exempt = best, frozenset[tuple[int, int]]()
     if urgent:
         # "I'm losing weight and there's blood in my poo: is this just my IBS?" is answered by
@@ -207,7 +209,9 @@ def _known_main(intent: Intent, pool: Sequence[Candidate]) -> Intent:
     return replace(intent, subject=(first, *(s for s in intent.subject if s != first)))
 
 
-def _pick_verdict(question: str, pool: list[Candidate], intent: Intent) -> Candidate:
+def _pick_verdict(
+    question: str, pool: list[Candidate], intent: Intent, audience: str = "clinician"
+) -> Candidate:
     first = pool
     if intent.is_property:
         answering = [c for c in pool if c.answers_property]
@@ -237,6 +241,17 @@ def _pick_verdict(question: str, pool: list[Candidate], intent: Intent) -> Candi
         # "Does sertraline help as much as a tricyclic?": as good and naming sertraline beats
         # as good about the tricyclics it is compared with
         near = [c for c in near if mentions_main(intent, c.text)] or near
+    if audience == "patient":
+        # for a patient, patient information first where it answers nearly as well
+        leaflets = [
+            c
+            for c in standalone
+            if c.doc.type == "Patient information"
+            and c.score >= best - PATIENT_MARGIN
+            and (not needs_main or mentions_main(intent, _context(c)))
+        ]
+        if leaflets and not any(c.kind_asked for c in near):
+            return leaflets[0]
     # the strongest source, unless the question asks what a kind of source found ("the trial")
     return max(near, key=lambda c: (c.kind_asked, c.evidence_rank, c.score))
 

@@ -20,11 +20,13 @@ from citeline.answerers.cues import (
     ABOUT_SOURCE,
     ADVISES,
     ASKS_ADVICE,
+    ASKS_CARE,
     ASKS_CAVEATS,
     ASKS_METHOD,
     CAVEAT_HEADING,
     CONCLUDES,
     FIGURE,
+    GIVES_CARE,
     META,
     METHOD,
     NAMES_INSTANCES,
@@ -98,6 +100,7 @@ KIND_WEIGHT = 0.06
 # A question that asks what to do is answered by a sentence that advises (as a property
 # question is by the property: the same weight).
 ADVICE_BONUS = PROPERTY_BONUS
+CARE_BONUS = PROPERTY_BONUS
 METHOD_PENALTY = 0.08
 RESULT_BONUS = 0.04
 
@@ -141,6 +144,7 @@ class _Asked:
     asks_method: bool
     asks_advice: bool  # "Should I try ...?", "What can I do ...?": a recommendation answers
     asks_caveats: bool  # "What are common pitfalls ...?": a caveat answers
+    asks_care: bool  # "When should I see a doctor about ...?": seeing someone answers
     phrases: list[str]
     pairs: set[tuple[str, str]]
     head_stems: set[str]  # the subject a definition asks about
@@ -157,6 +161,7 @@ class _Asked:
             asks_method=bool(ASKS_METHOD.search(question)),
             asks_advice=bool(ASKS_ADVICE.search(asked_sentence(question))),
             asks_caveats=bool(ASKS_CAVEATS.search(asked_sentence(question))),
+            asks_care=bool(ASKS_CARE.search(asked_sentence(question))),
             phrases=[p.lower() for p in intent.phrases if " " in p],
             pairs=bigrams(question),
             head_stems=set(intent.own[:2]) if intent.kind == "definition" else set(),
@@ -332,6 +337,9 @@ def _cues(asked: _Asked, sentence: str, has_prop: bool, about: float, about_ctx:
         # advice about what is asked, not about a neighbour; under a heading or title that
         # names it ("Book a GP appointment if any of these symptoms ..." on bowel symptoms)
         score += ADVICE_BONUS * max(about, 0.5 * about_ctx)
+    if asked.asks_care:
+        # when to see a doctor is answered by when to see one, not by what a diagnosis needs
+        score += CARE_BONUS if GIVES_CARE.search(sentence) else -CARE_BONUS
     if intent.kind in ("which", "how") and NAMES_INSTANCES.search(sentence):
         score += WHICH_BONUS
     if META.search(sentence):
