@@ -23,7 +23,7 @@ from citeline.config import Settings
 from citeline.conversation import Turn, resolve
 from citeline.embeddings import Embedder
 from citeline.engine import Engine, get_engine, reset_engines
-from citeline.properties import PROPERTY_NAME
+from citeline.properties import PROPERTY_NAME, property_query
 from citeline.question import Intent, analyse, stems_of
 from citeline.question_words import SPECIAL_POPULATION
 from citeline.render import filters_text
@@ -174,8 +174,8 @@ def retrieve_step(run: Run) -> bool:
         return refuse(
             run, _topic(ans.standalone_query), [p for p in run.ret.passages if p.dense >= floor]
         )
-    if run.checked and run.checked.red_flags:  # what the sources say to do about them, too
-        query = alarm_query(run.checked.red_flags)
+    if run.checked and run.checked.alarms:  # what the sources say to do about them, too
+        query = alarm_query(run.checked.alarms)
         extra = search(eng.index, eng.embedder, query, settings, filters=run.filters)
         run.retrieval = widen(run.ret, extra)
     return False
@@ -212,6 +212,9 @@ def scope_step(run: Run) -> bool:
     if unmentioned := cov.unmentioned():
         ans.notices.append(prompts.render("unmentioned_terms.md", terms=", ".join(unmentioned)))
         ans.flags.append("unmentioned_terms")
+    if run.intent.is_property and run.intent.phrases:  # the property's usual words, too
+        query = property_query(run.intent.kind, run.intent.phrases)
+        run.retrieval = ret = widen(ret, search(eng.index, eng.embedder, query, settings))
     pool = ret.pool or ret.passages
     headed = scoring.headed_sentences(ans.standalone_query, pool)
     cands = scoring.candidates(
@@ -316,7 +319,7 @@ def _extractive_draft(run: Run) -> list[DraftSentence]:
         max_bullets=run.settings.max_bullets,
         max_per_doc=run.settings.max_per_doc,
         audience=run.ans.audience,
-        alarms=run.checked.red_flags if run.checked else (),
+        alarms=run.checked.alarms if run.checked else (),
     )
     run.not_given = comp.not_given
     return ([comp.verdict] if comp.verdict else []) + comp.bullets

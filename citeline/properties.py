@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["NUMBER_WORD", "PROPERTY_ANSWER", "PROPERTY_NAME", "UNIT"]
+__all__ = ["NUMBER_WORD", "PROPERTY_ANSWER", "PROPERTY_NAME", "UNIT", "property_query"]
 
 UNIT = r"(?:mg|mcg|µg|μg|g|grams?|milligrams?|micrograms?|ml|mL|IU|units?|mg/kg|mg/day|MME)"
 NUMBER_WORD = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|once|twice)"
@@ -78,3 +78,25 @@ PROPERTY_NAME = {
     "rate": "rate",
     "safety": "safety information",
 }
+
+# The words a passage giving each property tends to use, searched with the question's subject
+# ("IBS: prevalence, affects an estimated % of people") so that the passage stating it joins the
+# pool even when the question's own words ("How common is IBS?") match a hundred others better.
+PROPERTY_SEARCH = {
+    "dose": "dose in mg, daily dose",
+    "frequency": "how often, times a day, daily, weekly",
+    "duration": "how long, duration in weeks or months",
+    "cutoff": "cut-off score, threshold",
+    "regimen": "regimen, dose and duration",
+    "factor": "conversion factor, multiply by",
+    "quantity": "how many, number",
+    "prevalence": "prevalence, affects an estimated % of people",
+    "timing": "when, before, after, within",
+    "rate": "rate per week or month",
+    "safety": "safety, side effects, risks, adverse effects",
+}
+
+
+def property_query(kind: str, phrases: tuple[str, ...] | list[str]) -> str:
+    """A second search for a property question: its subject and the property's usual words."""
+    return f"{', '.join(phrases)}: {PROPERTY_SEARCH.get(kind, PROPERTY_NAME.get(kind, kind))}"

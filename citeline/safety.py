@@ -34,6 +34,12 @@ _RED_FLAGS = {
     "anaemia": r"\ban(a)?emi[ac]\b",
 }
 _RED_FLAG_RES = {name: re.compile(rx, re.IGNORECASE) for name, rx in _RED_FLAGS.items()}
+# A question that reports symptoms someone has, rather than asking about them in general.
+_REPORTS = re.compile(
+    r"\b(i|i'm|i've|i'd|me|my|we|our|he|she|he's|she's|his|her|they've|their|patient|"
+    r"someone|somebody|son|daughter|child|husband|wife|partner|mother|father|mum|dad)\b",
+    re.IGNORECASE,
+)
 
 # How a source names each alarm symptom: more ways than a question reports it ("Unexplained loss
 # of a lot of weight", "diarrhoea with blood in it", "abdominal masses").
@@ -104,9 +110,16 @@ class Screen:
     notices: list[str] = field(default_factory=list)
     red_flags: list[str] = field(default_factory=list)
 
+    reported: bool = False  # the question reports symptoms someone has ("I", "my patient")
+
     @property
     def crisis(self) -> bool:
         return "crisis" in self.flags
+
+    @property
+    def alarms(self) -> list[str]:
+        """The alarm symptoms someone is reported to have ("What causes anaemia?" reports none)."""
+        return self.red_flags if self.reported else []
 
 
 def crisis_message(locale: str) -> str:
@@ -124,6 +137,7 @@ def screen(text: str, locale: str = "default") -> Screen:
     if found:
         out.flags.append("red_flag")
         out.red_flags = found
+        out.reported = bool(_REPORTS.search(text))
         out.notices.append(prompts.render("red_flag.md", symptoms=", ".join(found)))
     if _INJECTION.search(text):
         # Recorded for audit only: behaviour never changes (passages and questions are data).

@@ -70,3 +70,9 @@ def test_when_to_see_a_doctor_is_answered_by_when_to_see_one() -> None:
         cands = scoring.candidates(question, intent, passages, vecs, qvec, audience)
         comp = extractive.compose(question, intent, cands, floor=0.0, max_bullets=8)
         assert comp.verdict is not None and "3 weeks" in comp.verdict.text, audience
+
+
+def test_only_symptoms_someone_has_lead_the_answer() -> None:
+    assert screen("What causes anemia?").alarms == []  # flagged, but asked about in general
+    assert screen("What causes anemia?").red_flags == ["anaemia"]
+    assert screen("My patient has anaemia and weight loss without trying.").alarms

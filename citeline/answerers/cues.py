@@ -8,13 +8,14 @@ import itertools
 import re
 
 from citeline.safety import is_instruction
-from citeline.text import content_words
+from citeline.text import content_words, stem
 from citeline.types import DocMeta
 
 MIN_SENTENCE_CHARS = 30
 
 FIGURE = re.compile(
-    r"\d+(\.\d+)?\s*%|\b(one|two) in (two|three|four|five|six|ten|\d+)\b|\ba (third|quarter)\b",
+    r"\d+(\.\d+)?\s*%|\b(one|two) in (two|three|four|five|six|ten|\d+)\b|\ba (third|quarter)\b|"
+    r"\b\d[\d,]*\s+(in|per)\s+(\d[\d,]*|a|one)?\s*(hundred|thousand|million)?\b",
     re.I,
 )
 
@@ -236,3 +237,37 @@ def unusable(sentence: str) -> bool:
         or POINTER.match(sentence)  # "See the following summaries ..."
         or title_line(sentence)  # "Management of ... Settings, 2006"
     )
+
+
+# A share of people ("5-10% of people worldwide"), and words that say how common something is.
+PEOPLE = re.compile(
+    r"\b(people|adults|patients|participants|population|individuals|children|women|men|"
+    r"worldwide|cases)\b",
+    re.I,
+)
+COMMON = re.compile(r"\b(common|commonest|rare|prevalen\w*|affects?|affecting)\b", re.I)
+_POPULATION_MARK = frozenset({"in", "with", "among", "amongst", "for"})
+_GROUP = frozenset({"the", "people", "adults", "patients", "those", "children", "women", "men"})
+
+
+def only_as_population(main: str, text: str) -> bool:
+    """The subject (a stem) is named only as the population something else is counted in
+    ("more common in IBS", "a third of people with IBS")."""
+    toks = re.findall(r"[A-Za-z][A-Za-z0-9'\-]*", text.lower())
+    at = [i for i, t in enumerate(toks) if main in {stem(w) for w in t.split("-")} | {stem(t)}]
+
+    def marked(i: int) -> bool:  # "in IBS", "with IBS", "in people with IBS", "among the ..."
+        prev = toks[i - 1] if i >= 1 else ""
+        before = toks[i - 2] if i >= 2 else ""
+        return prev in _POPULATION_MARK or (prev in _GROUP and before in _POPULATION_MARK)
+
+    return bool(main) and bool(at) and all(marked(i) for i in at)
+
+
+def gives_share(main: str, sentence: str) -> bool:
+    """A prevalence sentence that says how common `main` (a stem; "" for any subject) is among
+    people: not "Poor sleep is common in IBS" (how common poor sleep is) for IBS, nor "a quarter
+    of bowel movements are hard" (no share of people)."""
+    if main and only_as_population(main, sentence):
+        return False
+    return bool(PEOPLE.search(sentence) or COMMON.search(sentence))

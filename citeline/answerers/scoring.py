@@ -30,9 +30,12 @@ from citeline.answerers.cues import (
     META,
     METHOD,
     NAMES_INSTANCES,
+    PEOPLE,
     RESULT,
     bigrams,
+    gives_share,
     lead_in_for,
+    only_as_population,
     opening,
     source_name,
     unusable,
@@ -75,8 +78,6 @@ FIGURE_BONUS = 0.05
 # A sentence that opens with the subject ("Brain-gut behaviour therapies (BGBTs) are ...") is
 # about it; one that names it in passing is about something else.
 SUBJECT_FIRST_BONUS = 0.1
-
-
 DEPENDENT_PENALTY = 0.05
 META_PENALTY = 0.12
 # Evidence type priors: for clinicians guideline > review > research > patient information; for
@@ -145,6 +146,7 @@ class _Asked:
     asks_advice: bool  # "Should I try ...?", "What can I do ...?": a recommendation answers
     asks_caveats: bool  # "What are common pitfalls ...?": a caveat answers
     asks_care: bool  # "When should I see a doctor about ...?": seeing someone answers
+    counts_main: bool  # "How common is IBS?" counts IBS ("... in IBS?" counts something in it)
     phrases: list[str]
     pairs: set[tuple[str, str]]
     head_stems: set[str]  # the subject a definition asks about
@@ -162,6 +164,7 @@ class _Asked:
             asks_advice=bool(ASKS_ADVICE.search(asked_sentence(question))),
             asks_caveats=bool(ASKS_CAVEATS.search(asked_sentence(question))),
             asks_care=bool(ASKS_CARE.search(asked_sentence(question))),
+            counts_main=bool(intent.main) and not only_as_population(intent.main, question),
             phrases=[p.lower() for p in intent.phrases if " " in p],
             pairs=bigrams(question),
             head_stems=set(intent.own[:2]) if intent.kind == "definition" else set(),
@@ -269,6 +272,8 @@ def _candidate(
     about = mentions(intent, s_stems)
     about_ctx = mentions(intent, s_stems | context_stems)
     has_prop = intent.answers_property(sentence)
+    if has_prop and intent.kind == "prevalence":  # a share of the people asked about
+        has_prop = gives_share(intent.main if asked.counts_main else "", sentence)
     names_own = not intent.frame or bool(set(intent.own) & (s_stems | context_stems))
     score = similarity + SUBJECT_WEIGHT * (0.7 * about + 0.3 * about_ctx)
     score += _lexical(asked, sentence) + _cues(asked, sentence, has_prop, about, about_ctx)
@@ -326,7 +331,8 @@ def _cues(asked: _Asked, sentence: str, has_prop: bool, about: float, about_ctx:
     if intent.is_property:
         score += PROPERTY_BONUS if has_prop else -PROPERTY_MISSING
         if has_prop and intent.kind == "prevalence" and FIGURE.search(sentence):
-            score += FIGURE_BONUS  # "23%" answers "how common" better than "common"
+            # "5-10% of people" answers "how common" better than "common" or "a quarter"
+            score += FIGURE_BONUS * (2 if PEOPLE.search(sentence) else 1)
     if asked.head_stems and asked.head_stems & set(content_words(opening(sentence))):
         score += SUBJECT_FIRST_BONUS
     if not asked.asks_method and METHOD.search(sentence):
