@@ -97,8 +97,9 @@ def resolve(
 def own_subject(text: str, entities: Set[str] | None = None) -> list[str]:
     """The subject phrases a text names itself ("gut health", "mental health")."""
     out: list[str] = []
-    # "What about X?" names X as its subject, whatever the library calls it.
-    anyway = entities is None or bool(_ANAPHORIC_START.search(text))
+    # "What about X?" names X as its subject, whatever the library calls it; "And if the
+    # symptoms respond?" names no subject ("respond" is what they do).
+    anyway = entities is None or bool(_WHAT_ABOUT.search(text))
     for phrase in subject_phrases(text):
         tokens = phrase.split()
         named = anyway or any(

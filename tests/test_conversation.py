@@ -133,3 +133,18 @@ def test_a_property_answer_does_not_replace_the_subject() -> None:
     ]
     q = resolve("Is it safe in pregnancy?", turns, entities=entities)
     assert q.startswith("Is amitriptyline safe in pregnancy")
+
+
+def test_what_a_subject_does_is_not_a_new_subject() -> None:
+    # "respond" in "And if the symptoms respond?" is what the symptoms do, not what the
+    # conversation turns to: the next turn still asks about heartburn
+    entities = stems_of("Heartburn and GERD; lifestyle management")
+    chain = h("How should heartburn be managed first?", "And if the symptoms respond?")
+    titles = stems_of("Heartburn and GERD guideline")  # "lifestyle" names no title: it narrows
+    q = resolve("Which lifestyle changes should I suggest?", chain, None, entities, titles)
+    assert q == "Which lifestyle changes should I suggest (heartburn)?"
+    # "what about X?" still names X, whatever the library calls it
+    q = resolve(
+        "What about acupuncture?", h("How should heartburn be managed first?"), entities=entities
+    )
+    assert q.startswith("What about acupuncture (")
