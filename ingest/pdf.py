@@ -18,11 +18,11 @@ from ingest.pdflines import Line, body_font, page_lines
 from ingest.pdflists import assemble, paragraphs
 from ingest.pdfsections import find_headings, page_blocks, printed_title
 from ingest.pdftables import is_caption, merge_tables
-from ingest.pdftext import clean, publisher_and_year, vocabulary
+from ingest.pdftext import checklist_paragraphs, clean, publisher_and_year, vocabulary
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 # Part of each PDF's content hash: a new way of reading PDFs re-ingests them once.
-PARSER_VERSION = "pdf-layout-1"
+PARSER_VERSION = "pdf-layout-2"
 
 
 def _outline_entries(reader: Any) -> dict[int, list[tuple[int, str]]]:
@@ -227,7 +227,9 @@ def parse_pdf(raw: bytes) -> tuple[dict[str, Any], list[Block]]:
     fallback = "Front matter" if outline or headings else "Text"
 
     def render(lines: list[Line]) -> str:
-        return "\n\n".join(clean(t, vocab) for t in assemble(paragraphs(lines)))
+        return "\n\n".join(
+            checklist_paragraphs([clean(t, vocab) for t in assemble(paragraphs(lines))])
+        )
 
     blocks: list[Block] = []
     seg_state = ("", "")

@@ -60,6 +60,28 @@ def strip_reference_numbers(text: str) -> str:
     return _REF.sub(fix, text)
 
 
+# A checklist's answer boxes, extracted as text between, before or after its items ("... one
+# patient. Not applicable Not applicable Facial protection", "O Not applicable (Controlled
+# substances are not kept at the facility)"); not the instruction "check O Not Applicable here".
+_CHECKBOX = re.compile(r"(?<!check )(?:\bO\s+)?\bNot applicable\b(?:\s*\([^()]*\))?\.?")
+# The letter of an item that follows a finished paragraph rather than a lead-in ("B. If used").
+_ITEM_LETTER = re.compile(r"[A-L]\.\s+(?=[A-Z][a-z])")
+
+
+def checklist_paragraphs(paragraphs: list[str]) -> list[str]:
+    """The paragraphs without a checklist's answer boxes, and without the item letters that do
+    not continue a lead-in (a paragraph ending in ":" keeps its lettered items)."""
+    out: list[str] = []
+    for t in paragraphs:
+        t = re.sub(r"[ \t]{2,}", " ", _CHECKBOX.sub("", t)).strip()
+        if not t:
+            continue
+        if out and not out[-1].rstrip().endswith(":") and _ITEM_LETTER.match(t):
+            t = _ITEM_LETTER.sub("", t, count=1)
+        out.append(t)
+    return out
+
+
 def clean(text: str, vocab: Counter[str]) -> str:
     return strip_reference_numbers(join_split_words(text, vocab))
 

@@ -15,7 +15,12 @@ from citeline.types import Chunk
 from ingest.chunking import chunk_blocks
 from ingest.loaders import load
 from ingest.pdf import parse_pdf
-from ingest.pdftext import join_split_words, strip_reference_numbers, vocabulary
+from ingest.pdftext import (
+    checklist_paragraphs,
+    join_split_words,
+    strip_reference_numbers,
+    vocabulary,
+)
 from tests.conftest import shared_data
 from tests.pdfmake import Run, column, make_pdf
 
@@ -173,6 +178,31 @@ def test_cdc_2016_hand_hygiene_list_is_one_sentence_under_its_heading() -> None:
         for c, s in pairs
     )
     assert not any("Hand Hygiene Good hand hygiene" in s for _c, s in pairs)
+
+
+def test_a_checklists_answer_boxes_and_item_letters_are_not_text() -> None:
+    paragraphs = [
+        "If testing is never performed check O Not Applicable here and skip to Section X.",
+        "A. New single-use lancing devices are used. Not applicable Not applicable",
+        "Not applicable B. If used for more than one patient, the meter is cleaned after use.",
+        "O Not applicable (Controlled substances are not kept at the facility)",
+        "Key situations include:",
+        "a. Before contact with a patient.",
+    ]
+    assert checklist_paragraphs(paragraphs) == [
+        "If testing is never performed check O Not Applicable here and skip to Section X.",
+        "New single-use lancing devices are used.",  # an item of no lead-in loses its letter
+        "If used for more than one patient, the meter is cleaned after use.",
+        "Key situations include:",
+        "a. Before contact with a patient.",  # a lead-in keeps its lettered items
+    ]
+
+
+@pytest.mark.slow
+def test_cdc_2016_checklist_has_no_answer_boxes() -> None:
+    sents = [s for _c, s in _all(CDC16)]
+    assert not any("Not applicable" in s for s in sents)
+    assert any(s.startswith("If used for more than one patient, the point-of-care") for s in sents)
 
 
 @pytest.mark.slow
