@@ -21,19 +21,52 @@ _CRISIS = re.compile(
 # Alarm symptoms that need prompt medical review (NICE CG61 and NG12 list these for lower GI
 # symptoms: rectal bleeding, unintentional weight loss, anaemia, a mass, change of bowel habit
 # after 60, nocturnal symptoms; severe pain and vomiting blood are emergencies).
-_RED_FLAGS = {
-    "blood in the stool": r"blood(y)?\s+(in|on)\s+(my\s+|the\s+)?(stool|poo|faeces|feces)|bloody\s+(stool|diarrh\w+)",
-    "rectal bleeding": r"rectal\s+bleed\w*|bleeding\s+from\s+(my\s+|the\s+)?(bottom|rectum|back passage)",
-    "black stools": r"black\s+(tarry\s+)?(stool|poo)s?|melaena|melena",
-    "vomiting blood": r"vomit\w*\s+blood|haematemesis|hematemesis",
-    "unintended weight loss": r"(unintend\w*|unintention\w*|unexplained|unexpected)\s+weight\s+loss|(losing|lost)\s+(a\s+lot\s+of\s+)?weight\s+without",
-    "night-time symptoms": r"(wak\w+|wake)\s+(me\s+)?(up\s+)?(at|during\s+the)\s+night|nocturnal|at\s+night\s+with\s+(pain|diarrh)",
-    "severe pain": r"(severe|excruciating|unbearable|worst)\s+(\w+\s+)?pain",
-    "difficulty swallowing": r"(difficulty|trouble|pain(ful)?)\s+swallow\w*|dysphagia",
-    "a lump or mass": r"\b(lump|mass)\s+in\s+(my\s+|the\s+)?(abdomen|tummy|stomach|belly)",
-    "anaemia": r"\ban(a)?emi[ac]\b",
+_RED_FLAGS = {  # name: (how a question reports it, how a source names it)
+    "blood in the stool": (
+        r"blood(y)?\s+(in|on)\s+(my\s+|the\s+)?(stool|poo|faeces|feces)|bloody\s+(stool|diarrh\w+)",
+        r"\bblood|\bbleed",
+    ),
+    "rectal bleeding": (
+        r"rectal\s+bleed\w*|bleeding\s+from\s+(my\s+|the\s+)?(bottom|rectum|back passage)",
+        r"\bblood|\bbleed",
+    ),
+    "black stools": (
+        r"black\s+(tarry\s+)?(stool|poo)s?|melaena|melena",
+        r"\bblack\b|\bdark red\b|melaena|melena",
+    ),
+    "vomiting blood": (
+        r"vomit\w*\s+blood|haematemesis|hematemesis",
+        r"vomit\w*\s+blood|haematemesis|hematemesis",
+    ),
+    "unintended weight loss": (
+        r"(unintend\w*|unintention\w*|unexplained|unexpected)\s+weight\s+loss|(losing|lost)\s+(a\s+lot\s+of\s+)?weight\s+without",
+        r"weight\s+loss|loss\s+of\s+(\w+\s+){0,3}weight|los(e|ing)\s+weight",
+    ),
+    "night-time symptoms": (
+        r"(wak\w+|wake)\s+(me\s+)?(up\s+)?(at|during\s+the)\s+night|nocturnal|at\s+night\s+with\s+(pain|diarrh)",
+        r"\bnight|nocturnal",
+    ),
+    "severe pain": (
+        r"(severe|excruciating|unbearable|worst)\s+(\w+\s+)?pain",
+        r"severe\s+(\w+\s+)?pain",
+    ),
+    "difficulty swallowing": (
+        r"(difficulty|trouble|pain(ful)?)\s+swallow\w*|dysphagia",
+        r"swallow|dysphagia",
+    ),
+    "a lump or mass": (
+        r"\b(lump|mass)\s+in\s+(my\s+|the\s+)?(abdomen|tummy|stomach|belly)",
+        r"\blumps?\b|\bmass(es)?\b|swelling",
+    ),
+    "anaemia": (
+        r"\ban(a)?emi[ac]\b",
+        r"\ban(a)?emi",
+    ),
 }
-_RED_FLAG_RES = {name: re.compile(rx, re.IGNORECASE) for name, rx in _RED_FLAGS.items()}
+_RED_FLAG_RES = {name: re.compile(rx, re.IGNORECASE) for name, (rx, _) in _RED_FLAGS.items()}
+# Sources name the symptoms more ways than a question reports them ("Unexplained loss of a lot
+# of weight", "diarrhoea with blood in it", "abdominal masses").
+_ALARM_NAMED_RES = {name: re.compile(rx, re.IGNORECASE) for name, (_, rx) in _RED_FLAGS.items()}
 # A question that reports symptoms someone has, rather than asking about them in general.
 _REPORTS = re.compile(
     r"\b(i|i'm|i've|i'd|me|my|we|our|he|she|he's|she's|his|her|they've|their|patient|"
@@ -41,21 +74,6 @@ _REPORTS = re.compile(
     re.IGNORECASE,
 )
 
-# How a source names each alarm symptom: more ways than a question reports it ("Unexplained loss
-# of a lot of weight", "diarrhoea with blood in it", "abdominal masses").
-_ALARM_NAMED = {
-    "blood in the stool": r"\bblood|\bbleed",
-    "rectal bleeding": r"\bblood|\bbleed",
-    "black stools": r"\bblack\b|\bdark red\b|melaena|melena",
-    "vomiting blood": r"vomit\w*\s+blood|haematemesis|hematemesis",
-    "unintended weight loss": r"weight\s+loss|loss\s+of\s+(\w+\s+){0,3}weight|los(e|ing)\s+weight",
-    "night-time symptoms": r"\bnight|nocturnal",
-    "severe pain": r"severe\s+(\w+\s+)?pain",
-    "difficulty swallowing": r"swallow|dysphagia",
-    "a lump or mass": r"\blumps?\b|\bmass(es)?\b|swelling",
-    "anaemia": r"\ban(a)?emi",
-}
-_ALARM_NAMED_RES = {name: re.compile(rx, re.IGNORECASE) for name, rx in _ALARM_NAMED.items()}
 # What a source says to do about one: seek help, how soon, where, refer.
 _ALARM_ACTION = re.compile(
     r"\b(urgent\w*|immediate\w*|same[- ]day|emergency|NHS 111|999|A&E|refer\w*|"
