@@ -39,12 +39,18 @@ def _embeddings(emb: Embedder) -> Any:
     return SameModel()
 
 
-def chroma_chunks(collection: Any) -> list[tuple[str, str]]:
+# Chroma reads a page of ids with one SQL variable each: 100k at once is "too many SQL
+# variables" (SQLite's limit is 32,766), so the collection is read in pages.
+GET_PAGE = 5000
+
+
+def chroma_chunks(collection: Any, page: int = GET_PAGE) -> list[tuple[str, str]]:
     """(chunk id, text BM25 indexes) of every chunk in a Citeline chunk collection."""
-    res = collection.get(include=["documents", "metadatas"])
     out = []
-    for cid, text, meta in zip(res["ids"], res["documents"], res["metadatas"], strict=True):
-        out.append((cid, f"{meta.get('title', '')}. {meta.get('section', '')}. {text}"))
+    for offset in range(0, collection.count(), page):
+        res = collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
+        for cid, text, meta in zip(res["ids"], res["documents"], res["metadatas"], strict=True):
+            out.append((cid, f"{meta.get('title', '')}. {meta.get('section', '')}. {text}"))
     return out
 
 

@@ -153,3 +153,24 @@ def test_langchain_peer_on_a_tiny_beir_folder(
     # The judged documents come first (BM25 finds them; the fake vectors are deterministic).
     assert out["mrr@10"] == 1.0 and out["recall@100"] == 1.0
     assert not list(tmp_path.glob("citeline-beir-*")), "the temporary index is removed"
+
+
+def test_the_peer_reads_a_collection_larger_than_one_page(tmp_path: Path) -> None:
+    """Chroma cannot `get` 100k ids at once ("too many SQL variables"): the peer pages through
+    the real collection, every chunk once."""
+    import chromadb
+
+    from eval.langchain_peer import chroma_chunks
+
+    client = chromadb.PersistentClient(path=str(tmp_path / "chroma"))
+    col = client.create_collection("chunks", embedding_function=None)
+    ids = [f"c{i}" for i in range(7)]
+    col.add(
+        ids=ids,
+        embeddings=[[float(i), 1.0] for i in range(7)],
+        documents=[f"text {i}" for i in range(7)],
+        metadatas=[{"title": f"T{i}", "section": "S"} for i in range(7)],
+    )
+    got = chroma_chunks(col, page=3)
+    assert sorted(cid for cid, _ in got) == sorted(ids)
+    assert dict(got)["c4"] == "T4. S. text 4"
