@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from citeline import prompts
 
@@ -117,6 +118,7 @@ def alarm_query(red_flags: Sequence[str]) -> str:
     return f"When do {' or '.join(red_flags)} need an urgent doctor's appointment or referral?"
 
 
+@lru_cache(maxsize=1 << 14)
 def is_instruction(sentence: str) -> bool:
     """True for a sentence that gives the assistant instructions (an injection in a source)."""
     return bool(_INJECTION.search(sentence) or _ADDRESSED_TO_ASSISTANT.search(sentence))

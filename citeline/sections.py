@@ -8,6 +8,7 @@ section was titled "Gut-brain axis".
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Display order. Each heading with the cues that place a sentence under it.
 RECOMMEND = "Recommendations"
@@ -79,6 +80,7 @@ _CUES: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 
+@lru_cache(maxsize=1 << 14)
 def section_for(source_section: str, sentence: str) -> str:
     """The heading a sentence belongs under: its own words first, then its source section."""
     for text in (sentence, source_section):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from functools import lru_cache
 
 from citeline.safety import is_instruction
 from citeline.text import content_words, stem
@@ -225,6 +226,7 @@ def lead_in_for(sentence: str, doc: DocMeta) -> tuple[str, bool]:
     return "", True
 
 
+@lru_cache(maxsize=1 << 14)
 def unusable(sentence: str) -> bool:
     """Not a claim at all: too short, a question, a list fragment, an instruction injected into
     a source, a link line, a cross-reference or a title line."""
