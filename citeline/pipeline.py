@@ -160,14 +160,7 @@ def retrieve_step(run: Run) -> bool:
     ):
         ans.flags.append("no_matching_documents")
         return refuse(run, "", kind="filters")
-    run.retrieval = search(
-        eng.index,
-        eng.embedder,
-        ans.standalone_query,
-        settings,
-        filters=run.filters,
-        audience=ans.audience,
-    )
+    run.retrieval = _search(run, ans.standalone_query)
     if run.ret.below_floor(settings.relevance_floor):
         ans.flags.append("out_of_scope")
         floor = NEARBY_FRACTION * settings.relevance_floor
@@ -175,9 +168,7 @@ def retrieve_step(run: Run) -> bool:
             run, _topic(ans.standalone_query), [p for p in run.ret.passages if p.dense >= floor]
         )
     if run.checked and run.checked.alarms:  # what the sources say to do about them, too
-        query = alarm_query(run.checked.alarms)
-        extra = search(eng.index, eng.embedder, query, settings, filters=run.filters)
-        run.retrieval = widen(run.ret, extra)
+        run.retrieval = widen(run.ret, _search(run, alarm_query(run.checked.alarms)))
     return False
 
 
@@ -214,7 +205,7 @@ def scope_step(run: Run) -> bool:
         ans.flags.append("unmentioned_terms")
     if run.intent.is_property and run.intent.phrases:  # the property's usual words, too
         query = property_query(run.intent.kind, run.intent.phrases)
-        run.retrieval = ret = widen(ret, search(eng.index, eng.embedder, query, settings))
+        run.retrieval = ret = widen(ret, _search(run, query))
     pool = ret.pool or ret.passages
     headed = scoring.headed_sentences(ans.standalone_query, pool)
     cands = scoring.candidates(
@@ -288,7 +279,7 @@ def assemble_step(run: Run) -> bool:
         if special:
             subject = f"{subject} in {special[0]}"  # "amitriptyline in pregnancy"
         run.ans.not_given = prompts.render(
-            "not_given.md", property=_property_name(intent), subject=subject
+            "not_given.md", property=PROPERTY_NAME.get(intent.kind, "answer"), subject=subject
         )
         run.ans.flags.append("not_given")
     assemble_answer(run.ans, run.claims, run.ret, run.intent, run.eng.index)
@@ -306,8 +297,17 @@ STEPS: list[Callable[[Run], bool]] = [
 ]
 
 
-def _property_name(intent: Intent) -> str:
-    return PROPERTY_NAME.get(intent.kind, "answer")
+def _search(run: Run, query: str) -> Retrieval:
+    """One search of the index under the question's filters and audience (the question's own,
+    and the searches that widen its pool)."""
+    return search(
+        run.eng.index,
+        run.eng.embedder,
+        query,
+        run.settings,
+        filters=run.filters,
+        audience=run.ans.audience,
+    )
 
 
 def _extractive_draft(run: Run) -> list[DraftSentence]:

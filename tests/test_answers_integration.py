@@ -86,3 +86,14 @@ def test_a_follow_up_without_a_subject_keeps_the_conversation_subject(
     a3 = answer("Is FMT recommended for depression?", [*history, Turn(role="user", content="Is it safe in pregnancy?"), Turn(role="assistant", content="...")], corpus_settings)  # fmt: skip
     assert a3.standalone_query == "Is FMT recommended for depression?"
     assert a3.verdict is not None and a3.verdict.lead_in == "No."
+
+
+def test_the_searches_that_widen_the_pool_keep_the_filters(corpus_settings: Settings) -> None:
+    # a property question and reported alarm symptoms each search a second time
+    for question in (
+        "How common is IBS?",
+        "I'm losing weight without trying and there is blood in my poo. Is it just IBS?",
+    ):
+        ans = answer(question, [], corpus_settings, filters=Filters(types=["Guideline"]))
+        assert ans.references, question
+        assert {r.type for r in ans.references} == {"Guideline"}, question
