@@ -107,7 +107,10 @@ ASKS_ADVICE = re.compile(
     r"\b((do|should|must) (i|we|you) need to|(should|must) (i|we|you)) "
     r"(see|go|call|contact|get|book)\b|"
     r"\bwhen (should|do) (i|we|you)\b|"
-    r"\bhow (can|should|could) (i|we|you)\b|\b(recommended|advised|recommend)\b",
+    r"\bhow (can|should|could) (i|we|you)\b|\b(recommended|advised|recommend)\b|"
+    # "What quantity of opioids should be prescribed?", "How should a shared meter be handled?",
+    # "Which devices must be sterilized?": what is to be done, as a guideline says
+    r"^\s*(what|which|how)\b[^?]{0,80}\b(should|must)\b[^?]{0,60}\bbe\b",
     re.I,
 )
 # A question that asks what goes wrong ("What are common pitfalls ...?"), and a source heading
@@ -125,7 +128,10 @@ ADVISES = re.compile(
     r"second[- ]line|advises?|advised|guidelines? (suggest|say|advise)|self-help|tips?|"
     r"(try|trying) (to|a|an|the)?|needs? (an? )?(urgent|emergency|same-day)|needs a&e|"
     r"(see|book|call|contact|ask) (a|your|an|the)? ?(gp|doctor|pharmacist|nurse|nhs 111|999|111)|"
-    r"get (urgent )?(medical )?(help|advice))\b",
+    r"get (urgent )?(medical )?(help|advice)|"
+    # "clinicians should prescribe no greater quantity ...", "must be sterile", "Never ..."
+    r"(clinicians|physicians|prescribers|providers|hcp|staff|facilities|you) (should|must)|"
+    r"(should|must) (not )?be|^(never|do not|don't|always|avoid)\b)\b",
     re.I,
 )
 # A question that asks when or whether to seek care ("When should I see a doctor about ...?",
@@ -142,6 +148,9 @@ GIVES_CARE = re.compile(
     r"check-up|medical (help|advice|review))",
     re.I,
 )
+# A sentence that answers a yes/no question outright ("Yes, your gut and your brain are closely
+# connected ...").
+DIRECT = re.compile(r"^\s*(yes|no)\s*[,.;:]", re.I)
 RESULT = re.compile(
     r"(%|\b(found|showed|shows|superior|improved|improves|reduced|reduces|increased|increases|"
     r"higher|lower|more likely|less likely|no (significant )?(difference|effect)|did not|favoured|"

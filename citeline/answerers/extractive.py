@@ -9,6 +9,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from citeline.answerers.cues import DIRECT
 from citeline.answerers.scoring import Candidate, mentions_main, property_answers
 from citeline.citations import DraftSentence
 from citeline.question import Intent, analyse, asked_sentence, mentions, stems_of
@@ -27,6 +28,8 @@ BULLET_MARGIN = 0.25
 STRONGEST_SOURCE_MARGIN = 0.04
 # A patient's verdict comes from patient information scoring within this margin of the best.
 PATIENT_MARGIN = 0.2
+# A "Yes, ..." or "No, ..." about the subject leads a yes/no answer from this far below the best.
+DIRECT_MARGIN = 0.3
 NARROW_BULLETS = 3
 # The verdict names at least this share of the subject less than the best-named candidate does.
 SUBJECT_SLACK = 0.25
@@ -241,6 +244,13 @@ def _pick_verdict(
         # "Does sertraline help as much as a tricyclic?": as good and naming sertraline beats
         # as good about the tricyclics it is compared with
         near = [c for c in near if mentions_main(intent, c.text)] or near
+    if intent.kind in ("yesno", "safety"):
+        # "Yes, ..." or "No, ..." about what is asked answers a yes/no question as asked
+        direct = [
+            c for c in standalone if DIRECT.match(c.text) and c.score >= best - DIRECT_MARGIN
+        ]
+        if direct:
+            return direct[0]
     if audience == "patient":
         # for a patient, patient information first where it answers nearly as well
         leaflets = [

@@ -20,6 +20,7 @@ from citeline.answerers.cues import (
     ABOUT_SOURCE,
     ADVISES,
     ASKS_ADVICE,
+    DIRECT,
     ASKS_CARE,
     ASKS_CAVEATS,
     ASKS_METHOD,
@@ -104,6 +105,7 @@ ADVICE_BONUS = PROPERTY_BONUS
 CARE_BONUS = PROPERTY_BONUS
 METHOD_PENALTY = 0.08
 RESULT_BONUS = 0.04
+DIRECT_BONUS = PROPERTY_BONUS
 
 
 @dataclass(eq=False)
@@ -346,6 +348,8 @@ def _cues(asked: _Asked, sentence: str, has_prop: bool, about: float, about_ctx:
     if asked.asks_care:
         # when to see a doctor is answered by when to see one, not by what a diagnosis needs
         score += CARE_BONUS if GIVES_CARE.search(sentence) else -CARE_BONUS
+    if intent.kind in ("yesno", "safety") and DIRECT.match(sentence):
+        score += DIRECT_BONUS * about_ctx  # "Yes, ..." answers a yes/no question outright
     if intent.kind in ("which", "how") and NAMES_INSTANCES.search(sentence):
         score += WHICH_BONUS
     if META.search(sentence):

@@ -1,0 +1,68 @@
+"""Unit tests (fakes only) of what kind of answer a question asks for: a yes/no question is
+answered outright by a "Yes, ..." about its subject, and "What quantity should be prescribed?"
+by what clinicians should do, not by a finding that shares its words."""
+
+from __future__ import annotations
+
+from citeline.answerers import extractive, scoring
+from citeline.answerers.cues import ADVISES, ASKS_ADVICE, DIRECT
+from citeline.question import analyse
+from tests.test_answer_composition import EMB, _passages
+
+
+def _verdict(question: str, docs: list, audience: str = "clinician") -> str:
+    passages, vecs = _passages(docs)
+    intent = analyse(question)
+    qvec = EMB.embed([question])[0]
+    cands = scoring.candidates(question, intent, passages, vecs, qvec, audience)
+    comp = extractive.compose(
+        question, intent, cands, floor=0.0, max_bullets=8, audience=audience
+    )
+    assert comp.verdict is not None
+    return comp.verdict.text
+
+
+def test_a_yes_or_no_about_the_subject_answers_a_yes_no_question() -> None:
+    docs = [
+        ("leaflet", "Patient information", "Your gut and your mood", [
+            "Emotions such as anxiety, sadness, fear and anger can affect the digestive system.",
+            "Yes, your gut and your brain are closely connected, and it works both ways.",
+        ]),
+    ]  # fmt: skip
+    assert _verdict("Can my gut affect my mood?", docs, "patient").startswith("Yes, your gut")
+    assert DIRECT.match("No, probiotics are not a treatment for depression.")
+    assert not DIRECT.match("Nobody knows how the gut talks to the brain.")
+
+
+def test_a_yes_is_no_answer_to_a_question_that_is_not_yes_no() -> None:
+    docs = [
+        ("leaflet", "Patient information", "Your gut and your mood", [
+            "Yes, your gut and your brain are closely connected, and it works both ways.",
+            "The gut and the brain talk through the vagus nerve and through hormones.",
+        ]),
+    ]  # fmt: skip
+    verdict = _verdict("How do the gut and the brain talk to each other?", docs, "patient")
+    assert not verdict.startswith("Yes")
+
+
+def test_what_is_to_be_done_is_answered_by_advice() -> None:
+    for question in (
+        "What quantity of opioids should be prescribed for acute pain?",
+        "How should a blood glucose meter shared between patients be handled?",
+        "Which devices must be sterilized before reuse?",
+    ):
+        assert ASKS_ADVICE.search(question), question
+    assert not ASKS_ADVICE.search("What quantity of opioids was prescribed in the trial?")
+    assert ADVISES.search("Clinicians should prescribe no greater quantity than needed.")
+    assert ADVISES.search("Critical items must be sterile prior to use.")
+    assert not ADVISES.search("Higher doses were associated with 4.73 times the risk.")
+    docs = [
+        ("guideline", "Guideline", "Opioids for acute pain", [
+            "When opioids are prescribed for acute pain, similar associations have been found, "
+            "with dosages of 50 to <100 MME/day associated with 4.73 times the risk.",
+            "When opioids are needed for acute pain, clinicians should prescribe no greater "
+            "quantity than needed.",
+        ]),
+    ]  # fmt: skip
+    verdict = _verdict("What quantity of opioids should be prescribed for acute pain?", docs)
+    assert "should prescribe" in verdict
