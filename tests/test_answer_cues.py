@@ -15,9 +15,7 @@ def _verdict(question: str, docs: list, audience: str = "clinician") -> str:
     intent = analyse(question)
     qvec = EMB.embed([question])[0]
     cands = scoring.candidates(question, intent, passages, vecs, qvec, audience)
-    comp = extractive.compose(
-        question, intent, cands, floor=0.0, max_bullets=8, audience=audience
-    )
+    comp = extractive.compose(question, intent, cands, floor=0.0, max_bullets=8, audience=audience)
     assert comp.verdict is not None
     return comp.verdict.text
 

@@ -246,9 +246,7 @@ def _pick_verdict(
         near = [c for c in near if mentions_main(intent, c.text)] or near
     if intent.kind in ("yesno", "safety"):
         # "Yes, ..." or "No, ..." about what is asked answers a yes/no question as asked
-        direct = [
-            c for c in standalone if DIRECT.match(c.text) and c.score >= best - DIRECT_MARGIN
-        ]
+        direct = [c for c in standalone if DIRECT.match(c.text) and c.score >= best - DIRECT_MARGIN]
         if direct:
             return direct[0]
     if audience == "patient":
