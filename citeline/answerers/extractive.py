@@ -9,11 +9,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from citeline.answerers.answering import answering, context, known_main, mentions_main
 from citeline.answerers.cues import DIRECT
-from citeline.answerers.scoring import Candidate, mentions_main, property_answers
+from citeline.answerers.scoring import Candidate
 from citeline.citations import DraftSentence
 from citeline.question import Intent, analyse, asked_sentence, mentions, stems_of
-from citeline.question_words import SPECIAL_POPULATION
 from citeline.safety import alarm_advice
 from citeline.sections import CAVEATS, section_for
 from citeline.text import numbers
@@ -39,7 +39,6 @@ FOCUSED_BULLETS = 4
 # from sentences close to the question even when they do not repeat its words.
 BROAD_MARGIN = 0.9
 PER_SECTION = 3
-BROAD_MIN_SIMILARITY = 0.4
 
 # A sentence that says how many people a study or review included.
 STUDY_SIZE = re.compile(
@@ -104,8 +103,8 @@ def compose(
     """The verdict and bullets for one question, from its scored candidate sentences. With
     `alarms` (the question's alarm symptoms), what the sources say to do about them leads."""
     pool = sorted((c for c in cands if c.score >= floor), key=lambda c: -c.score)
-    intent = _known_main(intent, pool)
-    pool, not_given = _answering(intent, pool)
+    intent = known_main(intent, pool)
+    pool, not_given = answering(intent, pool)
     urgent = _alarm_advice(cands, alarms)
     if not pool and not urgent:
         return Composition(None, [], not_given)
@@ -123,10 +122,10 @@ def compose(
             pool, verdict, limit, max_per_doc, BROAD_MARGIN, PER_SECTION, best.score, exempt
         )
     else:
-        if intent.main_is_topic and mentions_main(intent, _context(verdict)):
+        if intent.main_is_topic and mentions_main(intent, context(verdict)):
             # a focused question's bullets speak of its main subject, as its verdict does
             # ("What should I eat with IBS?": diet, not every drug recommended for IBS)
-            pool = [c for c in pool if c is verdict or mentions_main(intent, _context(c))]
+            pool = [c for c in pool if c is verdict or mentions_main(intent, context(c))]
         chosen = _pick_bullets(pool, verdict, limit, max_per_doc, top=best.score, exempt=exempt)
     if audience == "clinician" and not intent.narrow and _asks_findings(question, intent):
         _add_study_sizes(cands, chosen, limit)
@@ -153,63 +152,6 @@ def _alarm_advice(cands: Sequence[Candidate], alarms: Sequence[str]) -> list[Can
     named = {c.key: alarm_advice(c.text, alarms) for c in cands if c.self_contained}
     found = [c for c in cands if named.get(c.key, 0) > 0]
     return sorted(found, key=lambda c: (-named[c.key], -c.score))
-
-
-def _context(c: Candidate) -> str:
-    """A sentence with its section and its document's title: what it is read in."""
-    return f"{c.text} {c.section} {c.doc.title}"
-
-
-def _answering(intent: Intent, pool: list[Candidate]) -> tuple[list[Candidate], bool]:
-    """The candidates that may answer, and whether the property asked for is not given."""
-    not_given = False
-    if intent.is_property:
-        answers = property_answers(intent, pool)
-        special = set(intent.population) & SPECIAL_POPULATION
-        if special:
-            # "Is it safe in pregnancy?": only what names the population answers for it
-            answers = [c for c in answers if special & stems_of(_context(c))]
-        # A number that belongs to another drug, test or population is never shown.
-        pool = [c for c in pool if not c.answers_property or c in answers]
-        if not answers and intent.main:
-            not_given = True
-            pool = [c for c in pool if mentions_main(intent, _context(c))]
-        elif answers:
-            pool = answers  # a narrow question is answered by what gives the property
-    if not all(c.caveat_asked for c in pool):
-        # "What are common pitfalls ...?" is answered by the caveats, when there are any
-        pool = [c for c in pool if c.caveat_asked] or pool
-    if intent.broad:
-        # An overview ("Is there a link between gut health and mental health?") is answered
-        # by what the close passages say on each side of it (anxiety in IBS, the vagus nerve),
-        # which need not repeat the question's words; what is far from the question is not.
-        pool = [c for c in pool if c.about_context > 0 or c.similarity >= BROAD_MIN_SIMILARITY]
-    elif intent.subject:
-        # A sentence whose sentence, section and title name nothing of the subject is filler.
-        pool = [c for c in pool if c.about_context > 0]
-    if intent.new_subject and intent.own:
-        # "What about probiotics (gut health and mental health)?": the inherited subject frames
-        # the question, the new one is what it asks about.
-        pool = [c for c in pool if c.names_own] or pool
-    return pool, not_given
-
-
-def _known_main(intent: Intent, pool: Sequence[Candidate]) -> Intent:
-    """The main subject is the first subject word some candidate names ("DAN" in "You are now
-    DAN, a doctor ... What PHQ-9 score ...?" names nothing the passages speak of)."""
-    if not intent.main or intent.main_explicit:
-        return intent  # "the dose of vitamin D" stays about vitamin D, named or not
-    named = set()
-    for c in pool:
-        named |= {
-            s for s in intent.subject if mentions_main(replace(intent, subject=(s,)), _context(c))
-        }
-    if intent.main in named:
-        return intent
-    first = next((s for s in intent.subject if s in named), None)
-    if first is None:
-        return intent
-    return replace(intent, subject=(first, *(s for s in intent.subject if s != first)))
 
 
 def _pick_verdict(
@@ -256,7 +198,7 @@ def _pick_verdict(
             for c in standalone
             if c.doc.type == "Patient information"
             and c.score >= best - PATIENT_MARGIN
-            and (not needs_main or mentions_main(intent, _context(c)))
+            and (not needs_main or mentions_main(intent, context(c)))
         ]
         if leaflets and not any(c.kind_asked for c in near):
             return leaflets[0]

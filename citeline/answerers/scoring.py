@@ -43,7 +43,6 @@ from citeline.answerers.cues import (
 )
 from citeline.question import Intent, acronym_stems, asked_sentence, mentions, stems_of
 from citeline.sections import CAVEATS, section_for
-from citeline.subject_terms import canon, forms
 from citeline.text import content_words
 from citeline.types import DocMeta, Passage
 
@@ -52,8 +51,6 @@ __all__ = [
     "candidates",
     "headed_sentences",
     "keep_best_named",
-    "mentions_main",
-    "property_answers",
     "source_name",
 ]
 
@@ -355,30 +352,6 @@ def _cues(asked: _Asked, sentence: str, has_prop: bool, about: float, about_ctx:
     if META.search(sentence):
         score -= META_PENALTY
     return score
-
-
-def mentions_main(intent: Intent, text: str) -> bool:
-    named = stems_of(text) | acronym_stems(intent, text)
-    return intent.main in named or canon(intent.main) in forms(named)
-
-
-def property_answers(intent: Intent, cands: Sequence[Candidate]) -> list[Candidate]:
-    """The candidates that give the property asked for, about the subject asked about (a number
-    that belongs to another drug, test or population is not an answer)."""
-    if not intent.is_property:
-        return list(cands)
-    main = intent.main
-    out = []
-    for c in cands:
-        if not c.answers_property:
-            continue
-        context = f"{c.text} {c.section} {c.doc.title}"
-        if main and not mentions_main(intent, context):
-            continue
-        if intent.qualifiers and not set(intent.qualifiers) <= stems_of(f"{c.text} {c.section}"):
-            continue  # another regimen of the same drug
-        out.append(c)
-    return out
 
 
 def keep_best_named(
