@@ -181,19 +181,17 @@ def scope_step(run: Run) -> bool:
     intent = analyse(plain_text(ans.standalone_query))
     run.intent = replace(intent, main_is_topic=intent.main in eng.entities())
     unknown_stems = stems_of(" ".join(cov.unknown))
-    if cov.out_of_scope(
+    # Someone's alarm symptoms are answered by what to do about them, whatever else is unknown.
+    alarms = bool(run.checked and run.checked.alarms)
+    if not alarms and cov.out_of_scope(
         settings.coverage_floor,
         settings.coverage_hard_floor,
         ret.best_relevance,
         settings.unknown_term_floor,
     ):
         ans.flags.append("out_of_scope")
-        topic = (
-            _topic(ans.standalone_query)
-            + " "
-            + prompts.render("unknown_terms.md", terms=", ".join(cov.unknown))
-        )
-        return refuse(run, topic, ret.passages)
+        unknown = prompts.render("unknown_terms.md", terms=", ".join(cov.unknown))
+        return refuse(run, f"{_topic(ans.standalone_query)} {unknown}", ret.passages)
     if run.intent.main and run.intent.main in unknown_stems and cov.unmentioned():
         # The subject itself is named by no indexed document: "sertraline" in "What dose of
         # sertraline is used for IBS?" must not be answered with another drug's dose.

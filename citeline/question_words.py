@@ -39,7 +39,10 @@ GENERIC = frozenset(
     initial found find finds show shows showed shown studied largest instead rather another
     topic see seeing seen notice noticed noticing morning evening night today tonight yesterday
     urgent urgently someone stay staying pitfall pitfalls caveat caveats limitation limitations mistake
-    mistakes drawback drawbacks""".split()
+    mistakes drawback drawbacks
+    dad father mum mom mother son daughter husband wife partner friend brother sister grandson
+    granddaughter grandmother grandfather grandma grandpa granny nan uncle aunt niece nephew
+    family relative relatives boyfriend girlfriend colleague neighbour neighbor""".split()
 )
 
 # Scope words: the population or setting a question narrows to. They are qualifiers, never the

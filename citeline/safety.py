@@ -40,7 +40,9 @@ _RED_FLAGS = {  # name: (how a question reports it, how a source names it)
         r"vomit\w*\s+blood|haematemesis|hematemesis",
     ),
     "unintended weight loss": (
-        r"(unintend\w*|unintention\w*|unexplained|unexpected)\s+weight\s+loss|(losing|lost)\s+(a\s+lot\s+of\s+)?weight\s+without",
+        r"(unintend\w*|unintention\w*|unexplained|unexpected)\s+weight\s+loss|(losing|lost)\s+(a\s+lot\s+of\s+)?weight\s+without|"
+        # "my daughter is losing weight", not "losing weight on a diet" or "trying to lose weight"
+        r"\b(is|are|has(\s+been)?|have(\s+been)?|keeps?)\s+(losing|lost)\s+(\w+\s+){0,3}weight\b(?!\s+(on|by|with|since\s+starting)\b)",
         r"weight\s+loss|loss\s+of\s+(\w+\s+){0,3}weight|los(e|ing)\s+weight",
     ),
     "night-time symptoms": (

@@ -63,7 +63,10 @@ def coverage(index: Store, embedder: Embedder, query: str, query_vector: np.ndar
     plain = plain_text(query)
     terms = query_terms(plain)
     # An asking word no guideline uses ("how fast") is not what the question is about.
-    unknown = [t for t in index.unknown_terms(terms) if stem(t) not in GENERIC]
+    # nor is a number ("My dad is 70 ...")
+    unknown = [
+        t for t in index.unknown_terms(terms) if stem(t) not in GENERIC and not t[0].isdigit()
+    ]
     if not unknown:
         return Coverage(terms, [], 1.0)
     pattern = r"\b(?:" + "|".join(re.escape(t) for t in unknown) + r")\b"

@@ -76,3 +76,36 @@ def test_only_symptoms_someone_has_lead_the_answer() -> None:
     assert screen("What causes anemia?").alarms == []  # flagged, but asked about in general
     assert screen("What causes anemia?").red_flags == ["anaemia"]
     assert screen("My patient has anaemia and weight loss without trying.").alarms
+
+
+def test_weight_someone_is_losing_is_an_alarm_but_weight_lost_on_a_diet_is_not() -> None:
+    assert screen("My daughter is losing weight and has diarrhoea.").alarms
+    assert screen("He has lost a lot of weight. Should he see someone?").alarms
+    assert not screen("I have been losing weight on the low FODMAP diet. Is that normal?").alarms
+    assert not screen("I am trying to lose weight. Is a keto diet OK with IBS?").alarms
+
+
+def test_for_a_patient_the_leaflet_leads_when_it_names_as_many_alarms() -> None:
+    docs = [
+        ("nice", "Guideline", "IBS in primary care", [
+            "Clinicians should refer people with unexplained weight loss to secondary care.",
+        ]),
+        ("nhs", "Patient information", "Living with IBS", [
+            "Unexplained loss of a lot of weight needs an urgent GP appointment.",
+        ]),
+    ]  # fmt: skip
+    question = "My daughter is losing weight. What should we do?"
+    passages, vecs = _passages(docs)
+    intent = analyse(question)
+    cands = scoring.candidates(
+        question, intent, passages, vecs, EMB.embed([question])[0], "patient"
+    )
+    alarms = screen(question).alarms
+    comp = extractive.compose(
+        question, intent, cands, floor=0.0, max_bullets=8, audience="patient", alarms=alarms
+    )
+    assert comp.verdict is not None and comp.verdict.text.startswith("Unexplained loss")
+    comp = extractive.compose(
+        question, intent, cands, floor=0.0, max_bullets=8, audience="clinician", alarms=alarms
+    )
+    assert comp.verdict is not None

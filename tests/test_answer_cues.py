@@ -64,3 +64,23 @@ def test_what_is_to_be_done_is_answered_by_advice() -> None:
     ]  # fmt: skip
     verdict = _verdict("What quantity of opioids should be prescribed for acute pain?", docs)
     assert "should prescribe" in verdict
+
+
+def test_a_sentence_pointing_back_at_an_unseen_list_names_its_source() -> None:
+    from citeline.answerers.cues import lead_in_for
+    from citeline.types import DocMeta
+
+    doc = DocMeta(
+        doc_id="nhs", title="When to see a doctor about bowel symptoms", type="x", year=2024
+    )
+    lead, usable = lead_in_for(
+        "Book a GP appointment if any of these symptoms has lasted 3 weeks or longer.", doc
+    )
+    assert usable and lead == "When to see a doctor about bowel symptoms (2024):"
+    assert lead_in_for("Book a GP appointment if your symptoms last 3 weeks.", doc) == ("", True)
+
+
+def test_relatives_and_ages_are_not_what_a_question_is_about() -> None:
+    intent = analyse("My daughter is 7 and has had tummy pain for a month. What should we do?")
+    assert "daughter" not in intent.subject and "7" not in intent.subject
+    assert "tummy" in intent.subject

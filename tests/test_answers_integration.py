@@ -97,3 +97,26 @@ def test_the_searches_that_widen_the_pool_keep_the_filters(corpus_settings: Sett
         ans = answer(question, [], corpus_settings, filters=Filters(types=["Guideline"]))
         assert ans.references, question
         assert {r.type for r in ans.references} == {"Guideline"}, question
+
+
+def test_someones_alarm_symptoms_are_answered_whatever_else_is_unknown(
+    corpus_settings: Settings,
+) -> None:
+    # "dad", "70" and "waking" are in no guideline; the alarm symptoms are
+    question = (
+        "My dad is 70 and keeps waking at night to open his bowels, and he has lost weight "
+        "without trying. Should he see someone?"
+    )
+    ans = answer(question, [], corpus_settings, audience="patient")
+    assert not ans.refused, ans.refusal_reason
+    assert ans.verdict is not None and "weight" in ans.verdict.text.lower()
+    assert "urgent" in ans.verdict.text.lower()
+    daughter = answer(
+        "My daughter has had tummy pain and diarrhoea for a month and is losing weight. "
+        "What should we do?",
+        [],
+        corpus_settings,
+        audience="patient",
+    )
+    assert not daughter.refused, daughter.refusal_reason  # "daughter" is not the subject
+    assert daughter.verdict is not None and "weight" in daughter.verdict.text.lower()

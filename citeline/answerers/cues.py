@@ -51,6 +51,14 @@ UNRESOLVABLE = re.compile(
     r"the answer|the question|the latter|the former|the same|the other|one|another|others)\b",
     re.I,
 )
+# Words inside a sentence that point back at a list the reader has not seen ("Book a GP
+# appointment if any of these symptoms has lasted 3 weeks"): the source must be named.
+POINTS_BACK = re.compile(
+    r"\b(these|those|such|the above|the following|the same)\s+(\w+\s+)?(symptoms?|signs?|"
+    r"problems?|changes?|conditions?|measures?|steps?|criteria|factors?|features?|items?|"
+    r"findings?|drugs?|medicines?|treatments?|situations?|cases?|patients|people)\b",
+    re.I,
+)
 # Sentences about a document rather than about the question's subject.
 META = re.compile(
     r"\b(this (document|page|summary|article|leaflet)|the (review|study|paper|guideline|report) "
@@ -232,7 +240,17 @@ def lead_in_for(sentence: str, doc: DocMeta) -> tuple[str, bool]:
         return source_name(doc) + ":", True
     if UNRESOLVABLE.match(sentence):
         return "", False
+    if POINTS_BACK.search(sentence):
+        return source_name(doc) + ":", True
     return "", True
+
+
+def points_back(sentence: str) -> bool:
+    """Its opening stands alone, but words inside it point back at an unseen list ("if any of
+    these symptoms has lasted 3 weeks"): with its source named it may lead an answer."""
+    return not (NEEDS_SOURCE.match(sentence) or NEEDS_SUBJECT.match(sentence)) and bool(
+        POINTS_BACK.search(sentence)
+    )
 
 
 @lru_cache(maxsize=1 << 14)

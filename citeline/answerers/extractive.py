@@ -105,7 +105,7 @@ def compose(
     pool = sorted((c for c in cands if c.score >= floor), key=lambda c: -c.score)
     intent = known_main(intent, pool)
     pool, not_given = answering(intent, pool)
-    urgent = _alarm_advice(cands, alarms)
+    urgent = _alarm_advice(cands, alarms, audience)
     if not pool and not urgent:
         return Composition(None, [], not_given)
     # the other bullets answer as well as the best answer to the question itself does
@@ -144,14 +144,21 @@ def compose(
     return Composition(out_verdict, bullets, not_given)
 
 
-def _alarm_advice(cands: Sequence[Candidate], alarms: Sequence[str]) -> list[Candidate]:
+def _alarm_advice(
+    cands: Sequence[Candidate], alarms: Sequence[str], audience: str = "clinician"
+) -> list[Candidate]:
     """Self-contained sentences that say what to do about the question's alarm symptoms, those
-    naming most of them first, then the better answers."""
+    naming most of them first, then (for a patient) patient information, then the better
+    answers."""
     if not alarms:
         return []
     named = {c.key: alarm_advice(c.text, alarms) for c in cands if c.self_contained}
     found = [c for c in cands if named.get(c.key, 0) > 0]
-    return sorted(found, key=lambda c: (-named[c.key], -c.score))
+
+    def leaflet(c: Candidate) -> bool:
+        return audience == "patient" and c.doc.type == "Patient information"
+
+    return sorted(found, key=lambda c: (-named[c.key], not leaflet(c), -c.score))
 
 
 def _pick_verdict(

@@ -38,6 +38,7 @@ from citeline.answerers.cues import (
     lead_in_for,
     only_as_population,
     opening,
+    points_back,
     source_name,
     unusable,
 )
@@ -286,7 +287,7 @@ def _candidate(
     score += PRIOR.get(asked.audience, PRIOR["clinician"]).get(p.doc.type, 0.0)
     if not names_own:
         score -= OWN_MISSING if intent.new_subject else OWN_MISSING / 2
-    if lead_in:
+    if lead_in and not points_back(sentence):  # its opening leans on what is not shown
         score -= DEPENDENT_PENALTY
     return Candidate(
         n=p.n,
@@ -304,7 +305,7 @@ def _candidate(
         names_own=names_own,
         about_source=not asked.asks_method
         and bool(ABOUT_SOURCE.search(sentence) or METHOD.search(sentence)),
-        self_contained=not lead_in and not CONCLUDES.match(sentence),
+        self_contained=(not lead_in or points_back(sentence)) and not CONCLUDES.match(sentence),
         caveat_asked=not asked.asks_caveats or caveat,
     )
 
