@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["NUMBER_WORD", "PROPERTY_ANSWER", "PROPERTY_NAME", "UNIT", "property_query"]
+__all__ = [
+    "NUMBER_WORD",
+    "PROPERTY_ANSWER",
+    "PROPERTY_NAME",
+    "UNIT",
+    "gives_amount",
+    "property_query",
+]
 
 UNIT = r"(?:mg|mcg|µg|μg|g|grams?|milligrams?|micrograms?|ml|mL|IU|units?|mg/kg|mg/day|MME)"
 NUMBER_WORD = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|once|twice)"
@@ -95,6 +102,21 @@ PROPERTY_SEARCH = {
     "rate": "rate per week or month",
     "safety": "safety, side effects, risks, adverse effects",
 }
+
+
+# Properties also answered in words that give no amount ("The restriction stage is meant to be
+# short"): shown, but the property itself ("how long") is not given.
+_AMOUNT = re.compile(rf"\d|\b({NUMBER_WORD}|a few|several)\b", re.I)
+_VAGUE_KINDS = frozenset({"duration"})
+
+
+def gives_amount(kind: str, sentence: str) -> bool:
+    """The sentence gives the property as an amount ("12 weeks"), not only in words such as
+    "short" or "lifelong" (properties without such words: whenever it gives the property)."""
+    pat = PROPERTY_ANSWER.get(kind)
+    if pat is None or kind not in _VAGUE_KINDS:
+        return True
+    return any(_AMOUNT.search(m.group(0)) for m in pat.finditer(sentence))
 
 
 def property_query(kind: str, phrases: tuple[str, ...] | list[str]) -> str:

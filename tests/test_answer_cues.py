@@ -84,3 +84,42 @@ def test_relatives_and_ages_are_not_what_a_question_is_about() -> None:
     intent = analyse("My daughter is 7 and has had tummy pain for a month. What should we do?")
     assert "daughter" not in intent.subject and "7" not in intent.subject
     assert "tummy" in intent.subject
+
+
+def test_how_long_answered_only_in_words_is_a_duration_not_given() -> None:
+    from citeline.properties import gives_amount
+
+    assert not gives_amount("duration", "The restriction stage is meant to be short.")
+    assert gives_amount("duration", "SMILES was a 12-week randomised controlled trial.")
+    assert gives_amount("duration", "Symptoms lasting a few weeks need review.")
+    assert gives_amount("dose", "Start at 10 mg.")  # a kind without words for it
+    docs = [
+        ("review", "Review", "The low FODMAP diet in practice", [
+            "The restriction stage of the low FODMAP diet is meant to be short.",
+        ]),
+    ]  # fmt: skip
+    question = "How long should the restriction stage of the low FODMAP diet last?"
+    passages, vecs = _passages(docs)
+    intent = analyse(question)
+    cands = scoring.candidates(question, intent, passages, vecs, EMB.embed([question])[0], "x")
+    comp = extractive.compose(question, intent, cands, floor=0.0, max_bullets=8)
+    assert comp.not_given  # said plainly, and what they do say is shown
+    assert comp.verdict is not None and "short" in comp.verdict.text
+
+
+def test_how_long_the_trial_lasted_is_not_another_studys_duration() -> None:
+    docs = [
+        ("smiles", "Research", "The SMILES trial: diet for depression", [
+            "SMILES was a 12-week randomised controlled trial of diet in depression.",
+        ]),
+        ("preprint", "Research", "Diet, the gut microbiome and mood: a pilot study", [
+            "A trial of diet in depression lasted at least 1 week.",
+        ]),
+    ]  # fmt: skip
+    question = "How long did the trial of diet in depression last?"
+    passages, vecs = _passages(docs)
+    intent = analyse(question)
+    cands = scoring.candidates(question, intent, passages, vecs, EMB.embed([question])[0], "x")
+    comp = extractive.compose(question, intent, cands, floor=0.0, max_bullets=8)
+    shown = " ".join(s.text for s in [comp.verdict, *comp.bullets] if s is not None)
+    assert ("12-week" in shown) != ("1 week" in shown), shown  # one trial's duration, not two

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from citeline.answerers.scoring import Candidate
+from citeline.properties import gives_amount
 from citeline.question import Intent, acronym_stems, stems_of
 from citeline.question_words import SPECIAL_POPULATION
 from citeline.subject_terms import canon, forms
@@ -61,6 +62,10 @@ def answering(intent: Intent, pool: list[Candidate]) -> tuple[list[Candidate], b
         if not answers and intent.main:
             not_given = True
             pool = [c for c in pool if mentions_main(intent, context(c))]
+        elif answers and not any(gives_amount(intent.kind, c.text) for c in answers):
+            # "meant to be short" answers "how long" in words: shown, but no duration is given
+            not_given = bool(intent.main)
+            pool = answers
         elif answers:
             pool = answers  # a narrow question is answered by what gives the property
     if not all(c.caveat_asked for c in pool):

@@ -62,6 +62,9 @@ def _asks_findings(question: str, intent: Intent) -> bool:
     return (intent.kind == "yesno" and not intent.is_property) or bool(_FINDINGS.search(question))
 
 
+_ONE_SOURCE = re.compile(
+    r"\b(the|this|that) (trial|study|cohort|review|meta-analysis|survey|rct|pilot)\b", re.I
+)
 _COMPARES = re.compile(
     r"\b(as (much|well|good|effective) as|than|versus|vs\.?|compared (with|to))\b", re.I
 )
@@ -116,6 +119,9 @@ def compose(
         # what to do about those symptoms, not by what confirms IBS.
         pool = [*urgent, *(c for c in pool if c not in urgent)]
         verdict, exempt = urgent[0], frozenset(c.key for c in urgent)
+    if intent.is_property and _ONE_SOURCE.search(question):
+        # "How long did the trial last?" asks of one trial: another study's duration is not it
+        pool = [c for c in pool if not c.answers_property or c.doc.doc_id == verdict.doc.doc_id]
     limit = NARROW_BULLETS if intent.narrow else max_bullets if intent.broad else FOCUSED_BULLETS
     if intent.broad:
         chosen = _pick_bullets(
