@@ -123,3 +123,26 @@ def test_how_long_the_trial_lasted_is_not_another_studys_duration() -> None:
     comp = extractive.compose(question, intent, cands, floor=0.0, max_bullets=8)
     shown = " ".join(s.text for s in [comp.verdict, *comp.bullets] if s is not None)
     assert ("12-week" in shown) != ("1 week" in shown), shown  # one trial's duration, not two
+
+
+def test_a_leaning_opening_before_a_colon_is_read_with_its_source_named() -> None:
+    from citeline.answerers.cues import colon_claim, lead_in_for
+    from citeline.types import DocMeta
+
+    doc = DocMeta(doc_id="c", title="The brain-gut pathway: a 12-year population cohort", type="x")
+    answer = (
+        "The answer was both: the relationship between functional gut disorders and "
+        "psychological distress is bidirectional."
+    )
+    assert colon_claim(answer)
+    assert lead_in_for(answer, doc) == ("12-year population cohort:", True)
+    assert lead_in_for("The answer was both.", doc) == ("", False)  # nothing of its own
+    assert not colon_claim("This means: it works.")
+    docs = [
+        ("cohort", "Research", "The brain-gut pathway: a 12-year population cohort", [
+            "Higher anxiety at baseline predicted a new gut disorder 12 years later.",
+            answer,
+        ]),
+    ]  # fmt: skip
+    question = "Is the relationship between functional gut disorders and distress bidirectional?"
+    assert _verdict(question, docs) == answer  # it answers clearly better, its source named

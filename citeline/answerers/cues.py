@@ -239,10 +239,24 @@ def lead_in_for(sentence: str, doc: DocMeta) -> tuple[str, bool]:
     if NEEDS_SOURCE.match(sentence) or NEEDS_SUBJECT.match(sentence):
         return source_name(doc) + ":", True
     if UNRESOLVABLE.match(sentence):
-        return "", False
+        # "The answer was both: the relationship ... is bidirectional." says its claim after
+        # the colon: with the source named it can be read
+        return (source_name(doc) + ":", True) if colon_claim(sentence) else ("", False)
     if POINTS_BACK.search(sentence):
         return source_name(doc) + ":", True
     return "", True
+
+
+def colon_claim(sentence: str) -> bool:
+    """A short leaning opening ended by a colon, then a whole claim of its own ("The answer was
+    both: the relationship between ... is bidirectional.")."""
+    head, colon, tail = sentence.partition(":")
+    return (
+        bool(colon)
+        and len(head.split()) <= 6
+        and len(tail.split()) >= 6
+        and not (UNRESOLVABLE.match(tail.strip()) or NEEDS_SOURCE.match(tail.strip()))
+    )
 
 
 def points_back(sentence: str) -> bool:

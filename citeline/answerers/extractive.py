@@ -28,6 +28,8 @@ BULLET_MARGIN = 0.25
 STRONGEST_SOURCE_MARGIN = 0.04
 # A patient's verdict comes from patient information scoring within this margin of the best.
 PATIENT_MARGIN = 0.2
+# A sentence that needs its source named leads only when it scores this much above the rest.
+LEAD_IN_MARGIN = 0.15
 # A "Yes, ..." or "No, ..." about the subject leads a yes/no answer from this far below the best.
 DIRECT_MARGIN = 0.3
 NARROW_BULLETS = 3
@@ -175,6 +177,10 @@ def _pick_verdict(
         answering = [c for c in pool if c.answers_property]
         first = answering or pool
     standalone = [c for c in first if c.self_contained] or first
+    leaning = [c for c in first if c.lead_in and not c.self_contained and not c.about_source]
+    if leaning and leaning[0].score >= standalone[0].score + LEAD_IN_MARGIN:
+        # read with its source named, it answers clearly better than any sentence alone
+        standalone = [leaning[0], *standalone]
     # what a source is or did does not answer, when something it found or advises does
     standalone = [c for c in standalone if not c.about_source] or standalone
     # about the subject asked: "AAT deficiency is an inherited condition" does not answer "Is
