@@ -27,7 +27,7 @@ anxiety anxious
 loss losing lose lost
 gene genes genetic genetics
 diagnosis diagnose diagnosed diagnostic
-abdomen abdominal tummy belly
+abdomen abdominal tummy belly stomach
 child children childhood paediatric pediatric kid kids
 pregnancy pregnant
 doctor doctors physician physicians gp gps

@@ -122,6 +122,8 @@ def stem(word: str) -> str:
         "es",
         "s",
     ):
+        if suffix == "s" and word.endswith("ss"):
+            break  # "stress" is "stressed" without its ending, not a plural
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
             word = word[: -len(suffix)] + ("y" if suffix == "ies" else "")
             break

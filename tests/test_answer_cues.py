@@ -146,3 +146,36 @@ def test_a_leaning_opening_before_a_colon_is_read_with_its_source_named() -> Non
     ]  # fmt: skip
     question = "Is the relationship between functional gut disorders and distress bidirectional?"
     assert _verdict(question, docs) == answer  # it answers clearly better, its source named
+
+
+def test_stress_and_stressed_share_a_stem() -> None:
+    from citeline.text import stem
+
+    assert stem("stress") == stem("stressed") == stem("stresses")
+    assert stem("loss") == stem("losses") and stem("probiotics") == stem("probiotic")
+
+
+def test_why_is_answered_by_a_cause() -> None:
+    from citeline.answerers.cues import ASKS_WHY, EXPLAINS
+
+    assert ASKS_WHY.search("Why does my tummy hurt when I'm stressed?")
+    assert not ASKS_WHY.search("Does stress make IBS worse?")
+    assert EXPLAINS.search("Stress can make the gut more sensitive, so gas feels painful.")
+    pair = [
+        "Tummy pain when stressed is a common example of the gut-brain link.",
+        "Stress can make your tummy hurt because the brain signals the gut.",
+    ]
+    passages, vecs = _passages([("leaflet", "Patient information", "Gut and brain", pair)])
+
+    def lead(question: str) -> float:  # how far the cause scores above the example
+        intent = analyse(question)
+        qvec = EMB.embed([question])[0]
+        a, b = scoring.candidates(question, intent, passages, vecs, qvec, "patient")
+        return b.score - a.score
+
+    # the same words asked "why" favour the cause by the bonus ("how" shares every other word)
+    why, how = (
+        lead("Why does my tummy hurt when I'm stressed?"),
+        lead("How does my tummy hurt when I'm stressed?"),
+    )
+    assert why - how >= scoring.WHY_BONUS - 1e-9

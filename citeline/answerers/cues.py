@@ -156,6 +156,13 @@ GIVES_CARE = re.compile(
     r"check-up|medical (help|advice|review))",
     re.I,
 )
+# "Why does my tummy hurt when I'm stressed?" is answered by a cause or a mechanism.
+ASKS_WHY = re.compile(r"^\s*why\b|\bwhat (causes|makes|explains)\b", re.I)
+EXPLAINS = re.compile(
+    r"\b(because|so|since|can make|makes?|made|leads? to|led to|caused? by|causes?|due to|"
+    r"through|results? (in|from)|triggers?|explains?|means? that|via)\b",
+    re.I,
+)
 # A sentence that answers a yes/no question outright ("Yes, your gut and your brain are closely
 # connected ...").
 DIRECT = re.compile(r"^\s*(yes|no)\s*[,.;:]", re.I)

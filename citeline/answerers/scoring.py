@@ -23,9 +23,11 @@ from citeline.answerers.cues import (
     ASKS_CARE,
     ASKS_CAVEATS,
     ASKS_METHOD,
+    ASKS_WHY,
     CAVEAT_HEADING,
     CONCLUDES,
     DIRECT,
+    EXPLAINS,
     FIGURE,
     GIVES_CARE,
     META,
@@ -104,6 +106,7 @@ CARE_BONUS = PROPERTY_BONUS
 METHOD_PENALTY = 0.08
 RESULT_BONUS = 0.04
 DIRECT_BONUS = PROPERTY_BONUS
+WHY_BONUS = 0.06
 
 
 @dataclass(eq=False)
@@ -146,6 +149,7 @@ class _Asked:
     asks_advice: bool  # "Should I try ...?", "What can I do ...?": a recommendation answers
     asks_caveats: bool  # "What are common pitfalls ...?": a caveat answers
     asks_care: bool  # "When should I see a doctor about ...?": seeing someone answers
+    asks_why: bool  # "Why does my tummy hurt ...?": a cause or a mechanism answers
     counts_main: bool  # "How common is IBS?" counts IBS ("... in IBS?" counts something in it)
     phrases: list[str]
     pairs: set[tuple[str, str]]
@@ -164,6 +168,7 @@ class _Asked:
             asks_advice=bool(ASKS_ADVICE.search(asked_sentence(question))),
             asks_caveats=bool(ASKS_CAVEATS.search(asked_sentence(question))),
             asks_care=bool(ASKS_CARE.search(asked_sentence(question))),
+            asks_why=bool(ASKS_WHY.search(asked_sentence(question))),
             counts_main=bool(intent.main) and not only_as_population(intent.main, question),
             phrases=[p.lower() for p in intent.phrases if " " in p],
             pairs=bigrams(question),
@@ -346,6 +351,8 @@ def _cues(asked: _Asked, sentence: str, has_prop: bool, about: float, about_ctx:
     if asked.asks_care:
         # when to see a doctor is answered by when to see one, not by what a diagnosis needs
         score += CARE_BONUS if GIVES_CARE.search(sentence) else -CARE_BONUS
+    if asked.asks_why and EXPLAINS.search(sentence):
+        score += WHY_BONUS
     if intent.kind in ("yesno", "safety") and DIRECT.match(sentence):
         score += DIRECT_BONUS * about_ctx  # "Yes, ..." answers a yes/no question outright
     if intent.kind in ("which", "how") and NAMES_INSTANCES.search(sentence):
