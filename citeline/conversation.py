@@ -26,7 +26,11 @@ MAX_PHRASES = 3
 _WHAT_ABOUT = re.compile(r"^\s*(and\s+)?(what|how)\s+about\b", re.IGNORECASE)
 # "Which screener ...?": asks for an instance, which the answer names.
 _NAME_TOKEN = re.compile(r"^[A-Z][A-Z0-9-]+$|^[A-Z][\w-]*\d")
-_WHICH_INSTANCE = re.compile(r"^\s*which\s+[\w-]+", re.IGNORECASE)
+_WHICH_INSTANCE = re.compile(
+    r"^\s*which\s+[\w-]+|^\s*(is|are)\s+there\s+(a|an|any)\s+[\w-]+|"
+    r"^\s*what\s+(drug|medicine|medication|test|treatment|therapy|screener|scale|tool)s?\b",
+    re.IGNORECASE,
+)
 # A pronoun that stands for the conversation's subject.
 # ("that" in "And if that doesn't work?" is the last answer's advice, not the subject.)
 _PRONOUN_SUBJECT = re.compile(r"\b(it|they|them)\b", re.IGNORECASE)
@@ -131,7 +135,10 @@ def _answered_instance(
     asked = stems_of(question)
     for phrase in own_subject(reply, entities):
         # a name ("HADS" of "HADS deliberately leaves"), not the words that follow it
-        name = list(itertools.takewhile(lambda t: t[:1].isupper(), phrase.split()))
+        tokens = phrase.split()
+        # from its first name ("CRF1" of "blocking CRF1 receptors")
+        start = next((i for i, t in enumerate(tokens) if _NAME_TOKEN.search(t)), 0)
+        name = list(itertools.takewhile(lambda t: t[:1].isupper(), tokens[start:]))
         if not any(_NAME_TOKEN.search(t) for t in name):
             continue  # a name such as GAD-2 or HADS, not any words the answer begins with
         phrase = " ".join(name)

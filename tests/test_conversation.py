@@ -103,6 +103,16 @@ def test_the_instance_an_answer_names_is_what_it_stands_for() -> None:
     ]
     q = resolve("How long does it take to fill in?", turns, entities=entities)
     assert q.startswith("How long does HADS take")  # the name, not the words after it
+    # "Is there a drug that blocks it?" answered "Blocking CRF1 receptors ...": "it" is CRF1
+    entities = stems_of("CRF, stress and gut function; CRF1 receptor antagonists")
+    turns = [
+        Turn(role="user", content="How does stress affect the gut?"),
+        Turn(role="assistant", content="CRF signalling coordinates the stress response [1]."),
+        Turn(role="user", content="Is there a drug that blocks it?"),
+        Turn(role="assistant", content="Blocking CRF1 receptors dampened the stress response."),
+    ]
+    q = resolve("Is it used to treat IBS?", turns, entities=entities)
+    assert q.startswith("Is CRF1 used to treat IBS"), q
     # a yes/no question's answer does not replace the subject
     turns = [
         Turn(role="user", content="Is the GAD-2 useful for anxiety?"),
