@@ -32,6 +32,7 @@ child children childhood paediatric pediatric kid kids
 pregnancy pregnant
 doctor doctors physician physicians gp gps
 exercise exercising physical physically
+reflux gerd gord heartburn gastroesophageal gastro-oesophageal
 """.strip().splitlines()
 
 _HYPERNYMS = {

@@ -120,3 +120,17 @@ def test_someones_alarm_symptoms_are_answered_whatever_else_is_unknown(
     )
     assert not daughter.refused, daughter.refusal_reason  # "daughter" is not the subject
     assert daughter.verdict is not None and "weight" in daughter.verdict.text.lower()
+
+
+def test_a_follow_up_is_answered_about_the_conversations_subject(
+    corpus_settings: Settings,
+) -> None:
+    # lifestyle advice for depression names "lifestyle" but not heartburn (nor GERD)
+    history = [
+        Turn(role="user", content="How should classic heartburn without alarm symptoms be managed first?"),
+        Turn(role="assistant", content="The ACG recommends an 8-week trial of a once-daily PPI [1]."),
+    ]  # fmt: skip
+    ans = answer("Which lifestyle changes should I suggest?", history, corpus_settings)
+    assert ans.verdict is not None
+    cited = {ans.references[n - 1].doc_id for n in ans.verdict.citations}
+    assert cited == {"gerd-acg-guideline-2022"}, ans.verdict.text

@@ -292,6 +292,11 @@ def _candidate(
     score += PRIOR.get(asked.audience, PRIOR["clinician"]).get(p.doc.type, 0.0)
     if not names_own:
         score -= OWN_MISSING if intent.new_subject else OWN_MISSING / 2
+    elif intent.frame and not intent.new_subject:
+        # "Which lifestyle changes (heartburn)?": lifestyle advice for depression names the
+        # question's own words but not the conversation's subject
+        inherited = replace(intent, subject=intent.frame, frame=())
+        score -= 0.0 if mentions(inherited, s_stems | context_stems) else OWN_MISSING / 2
     if lead_in and not points_back(sentence):  # its opening leans on what is not shown
         score -= DEPENDENT_PENALTY
     return Candidate(
