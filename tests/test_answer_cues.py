@@ -48,11 +48,13 @@ def test_what_is_to_be_done_is_answered_by_advice() -> None:
         "What quantity of opioids should be prescribed for acute pain?",
         "How should a blood glucose meter shared between patients be handled?",
         "Which devices must be sterilized before reuse?",
+        "Can a syringe be reused for another patient if the needle is changed?",
     ):
         assert ASKS_ADVICE.search(question), question
     assert not ASKS_ADVICE.search("What quantity of opioids was prescribed in the trial?")
     assert ADVISES.search("Clinicians should prescribe no greater quantity than needed.")
     assert ADVISES.search("Critical items must be sterile prior to use.")
+    assert ADVISES.search("Key recommendations for injections: Never reuse a syringe.")
     assert not ADVISES.search("Higher doses were associated with 4.73 times the risk.")
     docs = [
         ("guideline", "Guideline", "Opioids for acute pain", [

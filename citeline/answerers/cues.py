@@ -118,7 +118,9 @@ ASKS_ADVICE = re.compile(
     r"\bhow (can|should|could) (i|we|you)\b|\b(recommended|advised|recommend)\b|"
     # "What quantity of opioids should be prescribed?", "How should a shared meter be handled?",
     # "Which devices must be sterilized?": what is to be done, as a guideline says
-    r"^\s*(what|which|how)\b[^?]{0,80}\b(should|must)\b[^?]{0,60}\bbe\b",
+    r"^\s*(what|which|how)\b[^?]{0,80}\b(should|must)\b[^?]{0,60}\bbe\b|"
+    # "Can a syringe be reused for another patient?": whether it is allowed, as a rule says
+    r"^\s*(can|may|could|must)\b[^?]{0,60}\bbe\s+\w+(ed|en)\b",
     re.I,
 )
 # A question that asks what goes wrong ("What are common pitfalls ...?"), and a source heading
@@ -139,7 +141,7 @@ ADVISES = re.compile(
     r"get (urgent )?(medical )?(help|advice)|"
     # "clinicians should prescribe no greater quantity ...", "must be sterile", "Never ..."
     r"(clinicians|physicians|prescribers|providers|hcp|staff|facilities|you) (should|must)|"
-    r"(should|must) (not )?be|^(never|do not|don't|always|avoid)\b)\b",
+    r"(should|must) (not )?be|(^|:\s)(never|do not|don't|always|avoid)\b)\b",
     re.I,
 )
 # A question that asks when or whether to seek care ("When should I see a doctor about ...?",
