@@ -320,6 +320,11 @@ def main() -> None:
     st.session_state.setdefault("turns", [])
     st.title("Citeline")
     st.caption("Answers from clinical guidelines; every sentence is cited.")
+    # The chat input first: it shows while the first run opens the index and loads the model
+    # (it is pinned to the page's foot wherever it is called).
+    question = st.chat_input(
+        "Ask about the guidelines, e.g. Is there a link between gut health and mental health?"
+    ) or st.session_state.pop("pending", None)
     engine: Engine | None = None
     error = ""
     try:
@@ -334,9 +339,6 @@ def main() -> None:
             st.markdown(esc(t["question"]))
         with st.chat_message("assistant"):
             show_answer(t["answer_obj"], i)
-    question = st.chat_input(
-        "Ask about the guidelines, e.g. Is there a link between gut health and mental health?"
-    ) or st.session_state.pop("pending", None)
     if not st.session_state.turns and not question and engine is not None:
         landing(engine)
     if question:

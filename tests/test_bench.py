@@ -174,3 +174,16 @@ def test_the_peer_reads_a_collection_larger_than_one_page(tmp_path: Path) -> Non
     got = chroma_chunks(col, page=3)
     assert sorted(cid for cid, _ in got) == sorted(ids)
     assert dict(got)["c4"] == "T4. S. text 4"
+
+
+@pytest.mark.e2e
+def test_the_app_page_benchmark_opens_the_page(corpus_home: Path) -> None:
+    from bench import app_page
+    from tests.test_e2e import require_chromium
+
+    require_chromium()  # skips without a browser, fails under CI
+    result = app_page.measure(corpus_home, opens=2)
+    assert len(result["app_chat_input_s"]) == 2
+    assert all(isinstance(s, float) and s > 0 for s in result["app_chat_input_s"])
+    assert result["app_chat_input_first_s"] == result["app_chat_input_s"][0]
+    json.dumps(result)  # printable as JSON
