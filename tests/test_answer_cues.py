@@ -181,3 +181,26 @@ def test_why_is_answered_by_a_cause() -> None:
         lead("How does my tummy hurt when I'm stressed?"),
     )
     assert why - how >= scoring.WHY_BONUS - 1e-9
+
+
+def test_what_a_trial_showed_is_answered_by_its_result() -> None:
+    from citeline.answerers.cues import ASKS_FOUND
+
+    assert ASKS_FOUND.search("Did the ATLANTIS trial show that amitriptyline helps IBS?")
+    assert ASKS_FOUND.search("What brain imaging differences have been found in IBS?")
+    assert not ASKS_FOUND.search("Does amitriptyline help IBS?")
+    pair = [
+        "Amitriptyline helps IBS through gut-brain neuromodulation in primary care.",
+        "Amitriptyline was superior to placebo for IBS symptoms in primary care.",
+    ]
+    passages, vecs = _passages([("trial", "Research", "The ATLANTIS trial", pair)])
+
+    def lead(question: str) -> float:  # how far the result scores above the mechanism
+        intent = analyse(question)
+        qvec = EMB.embed([question])[0]
+        a, b = scoring.candidates(question, intent, passages, vecs, qvec, "clinician")
+        return b.score - a.score
+
+    found = lead("Did the trial show that amitriptyline helps IBS in primary care?")
+    plain = lead("Did the trial say that amitriptyline helps IBS in primary care?")
+    assert found - plain >= 2 * scoring.RESULT_BONUS - 1e-9

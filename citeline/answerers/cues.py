@@ -165,6 +165,11 @@ EXPLAINS = re.compile(
     r"through|results? (in|from)|triggers?|explains?|means? that|via)\b",
     re.I,
 )
+# "Did the ATLANTIS trial show that ...?", "What brain imaging differences have been found?",
+# "What happens when ...?": what a study found answers.
+ASKS_FOUND = re.compile(
+    r"\b(show|shows|showed|shown|find|finds|found|findings?|results?|happens|happened)\b", re.I
+)
 # A sentence that answers a yes/no question outright ("Yes, your gut and your brain are closely
 # connected ...").
 DIRECT = re.compile(r"^\s*(yes|no)\s*[,.;:]", re.I)

@@ -22,6 +22,7 @@ from citeline.answerers.cues import (
     ASKS_ADVICE,
     ASKS_CARE,
     ASKS_CAVEATS,
+    ASKS_FOUND,
     ASKS_METHOD,
     ASKS_WHY,
     CAVEAT_HEADING,
@@ -150,6 +151,7 @@ class _Asked:
     asks_caveats: bool  # "What are common pitfalls ...?": a caveat answers
     asks_care: bool  # "When should I see a doctor about ...?": seeing someone answers
     asks_why: bool  # "Why does my tummy hurt ...?": a cause or a mechanism answers
+    asks_found: bool  # "Did the trial show ...?", "What was found?": a result answers
     counts_main: bool  # "How common is IBS?" counts IBS ("... in IBS?" counts something in it)
     phrases: list[str]
     pairs: set[tuple[str, str]]
@@ -169,6 +171,7 @@ class _Asked:
             asks_caveats=bool(ASKS_CAVEATS.search(asked_sentence(question))),
             asks_care=bool(ASKS_CARE.search(asked_sentence(question))),
             asks_why=bool(ASKS_WHY.search(asked_sentence(question))),
+            asks_found=bool(ASKS_FOUND.search(asked_sentence(question))),
             counts_main=bool(intent.main) and not only_as_population(intent.main, question),
             phrases=[p.lower() for p in intent.phrases if " " in p],
             pairs=bigrams(question),
@@ -348,7 +351,8 @@ def _cues(asked: _Asked, sentence: str, has_prop: bool, about: float, about_ctx:
     if not asked.asks_method and METHOD.search(sentence):
         score -= METHOD_PENALTY
     elif not intent.is_property and RESULT.search(sentence):
-        score += RESULT_BONUS
+        # "Did the trial show ...?", "What was found ...?": what it found answers
+        score += RESULT_BONUS * (3 if asked.asks_found else 1)
     if asked.asks_advice and ADVISES.search(sentence):
         # advice about what is asked, not about a neighbour; under a heading or title that
         # names it ("Book a GP appointment if any of these symptoms ..." on bowel symptoms)
