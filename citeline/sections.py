@@ -27,7 +27,8 @@ _CUES: list[tuple[str, re.Pattern[str]]] = [
             r"\b(not recommended|recommends? against|should not|must not|do not|does not|"
             r"insufficient|not (yet )?sufficient|limited evidence|low[- ]quality|uncertain|unclear|"
             r"caution|pitfall|avoid|overlook|mistake|rather than (proof|cause)|not proof|"
-            r"cannot be|side effects?|adverse|harms?|only (be )?(used|recommended|considered)|"
+            r"cannot be|cannot (diagnose|predict|prove|tell|show|establish|confirm)|group-level|"
+            r"side effects?|adverse|harms?|only (be )?(used|recommended|considered)|"
             r"outside (of )?research|however|unless|no evidence|not (be )?used|contraindicat)",
             re.I,
         ),

@@ -204,3 +204,13 @@ def test_what_a_trial_showed_is_answered_by_its_result() -> None:
     found = lead("Did the trial show that amitriptyline helps IBS in primary care?")
     plain = lead("Did the trial say that amitriptyline helps IBS in primary care?")
     assert found - plain >= 2 * scoring.RESULT_BONUS - 1e-9
+
+
+def test_what_a_study_looked_at_and_what_imaging_cannot_do_are_not_findings() -> None:
+    from citeline.answerers.cues import METHOD
+    from citeline.sections import CAVEATS, section_for
+
+    assert METHOD.search("The pilot study looked at how diet relates to the gut microbiome.")
+    assert not METHOD.search("Diet change did not change gut microbiome diversity.")
+    caveat = "Brain imaging findings are group-level averages and cannot diagnose IBS."
+    assert section_for("", caveat) == CAVEATS

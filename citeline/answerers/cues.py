@@ -95,6 +95,7 @@ CONCLUDES = re.compile(
 # question asks about the method.
 METHOD = re.compile(
     r"\b(tested whether|asked whether|aimed to|was designed|were randomi[sz]ed|randomly assigned|"
+    r"(looked|looks) at (how|whether|what)|(examined|examines|investigated|explored) (how|whether)|"
     r"enrolled|recruited|were colonised|(was|were) measured|questionnaire scores|participants (then|were)|"
     r"was an? [\w-]*\s*(randomi[sz]ed|pilot|prospective|cross-sectional|controlled)|"
     r"the (study|trial) (included|involved|compared)|reviewed .* using|"
