@@ -79,7 +79,7 @@ _OVERVIEW = re.compile(
 )
 _PROPERTY_OWNER_BEFORE = re.compile(
     r"\b([A-Za-z][\w-]*)\s+(?:doses?|dosages?|dosing|regimens?|courses?|conversion factors?|"
-    r"cut-?offs?|cut-?points?|thresholds?)\b",
+    r"cut-?offs?|cut-?points?|thresholds?|schedules?)\b",
     re.I,
 )
 # "the daily dose of X", "the MME conversion factor for X": words that qualify a property, not

@@ -214,3 +214,8 @@ def test_what_a_study_looked_at_and_what_imaging_cannot_do_are_not_findings() ->
     assert not METHOD.search("Diet change did not change gut microbiome diversity.")
     caveat = "Brain imaging findings are group-level averages and cannot diagnose IBS."
     assert section_for("", caveat) == CAVEATS
+
+
+def test_a_schedule_belongs_to_the_word_before_it() -> None:
+    intent = analyse("What hepatitis B vaccination schedule does the guide set for staff?")
+    assert intent.kind == "regimen" and intent.main == "vaccin" and intent.main_explicit
