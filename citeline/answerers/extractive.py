@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from citeline.answerers.answering import answering, context, known_main, mentions_main
-from citeline.answerers.cues import DIRECT
+from citeline.answerers.cues import DIRECT, NEEDS_SOURCE
 from citeline.answerers.scoring import Candidate
 from citeline.citations import DraftSentence
 from citeline.question import Intent, analyse, asked_sentence, mentions, stems_of
@@ -177,7 +177,15 @@ def _pick_verdict(
         answering = [c for c in pool if c.answers_property]
         first = answering or pool
     standalone = [c for c in first if c.self_contained] or first
-    leaning = [c for c in first if c.lead_in and not c.self_contained and not c.about_source]
+    # (not "The study by ..." : what a source did is rarely the answer, even with its name)
+    leaning = [
+        c
+        for c in first
+        if c.lead_in
+        and not c.self_contained
+        and not c.about_source
+        and not NEEDS_SOURCE.match(c.text)
+    ]
     if leaning and leaning[0].score >= standalone[0].score + LEAD_IN_MARGIN:
         # read with its source named, it answers clearly better than any sentence alone
         standalone = [leaning[0], *standalone]
