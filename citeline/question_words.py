@@ -87,4 +87,4 @@ def plain(text: str) -> str:
     return text
 
 
-DOSED = re.compile(r"^(low|lower|high|higher|full|standard|single|double|half)-dos(e|ed|age)$")
+DOSED = re.compile(r"^(low|lower|high|higher|full|standard|double|half)-dos(e|ed|age)$")

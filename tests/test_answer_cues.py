@@ -219,3 +219,8 @@ def test_what_a_study_looked_at_and_what_imaging_cannot_do_are_not_findings() ->
 def test_a_schedule_belongs_to_the_word_before_it() -> None:
     intent = analyse("What hepatitis B vaccination schedule does the guide set for staff?")
     assert intent.kind == "regimen" and intent.main == "vaccin" and intent.main_explicit
+
+
+def test_single_dose_names_a_kind_of_vial_but_low_dose_only_qualifies_a_drug() -> None:
+    assert "single-dos" in analyse("Can single-dose vials be used for two patients?").subject
+    assert analyse("Is low-dose amitriptyline safe?").main == "amitriptylin"
