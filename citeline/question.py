@@ -99,6 +99,7 @@ _VERB_AFTER_MODAL = re.compile(
     r"staff|clinicians|doctors|nurses|patients|people|someone|one)\s+([a-z]+)\b",
     re.I,
 )
+_PASSIVE = re.compile(r"\b(?:be|been)\s+([a-z]+ed)\b", re.I)
 _TIME_UNITS = frozenset(
     "minute minutes hour hours day days week weeks month months year years".split()
 )
@@ -208,6 +209,10 @@ def analyse(question: str) -> Intent:
     # "When should staff wash ...", "Can I take ...": a verb is not the main subject
     verbs = {m.lower() for m in _VERB_AFTER_MODAL.findall(q)}
     subj = [w for w in subj if w not in verbs] + [w for w in subj if w in verbs]
+    # "Can opioids be combined with benzodiazepines?": what is done to the subject is asked
+    # about it, not a subject of its own that a sentence must name
+    done = {m.lower() for m in _PASSIVE.findall(asked)}
+    subj = [w for w in subj if w not in done] or subj
     own = tuple(stem(w) for w in subj)
     frame_stems = tuple(dict.fromkeys(stem(w) for w in frame if stem(w) not in own))
     if not own:  # nothing of its own: the frame is the subject

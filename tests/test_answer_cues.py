@@ -224,3 +224,12 @@ def test_a_schedule_belongs_to_the_word_before_it() -> None:
 def test_single_dose_names_a_kind_of_vial_but_low_dose_only_qualifies_a_drug() -> None:
     assert "single-dos" in analyse("Can single-dose vials be used for two patients?").subject
     assert analyse("Is low-dose amitriptyline safe?").main == "amitriptylin"
+
+
+def test_what_is_done_to_the_subject_is_not_a_subject_of_its_own() -> None:
+    assert analyse("Can opioids be combined with benzodiazepines?").subject == (
+        "opioid",
+        "benzodiazepin",
+    )
+    assert "steriliz" not in analyse("Which devices must be sterilized before reuse?").subject
+    assert analyse("Can opioids be tapered?").subject == ("opioid",)
