@@ -233,3 +233,27 @@ def test_what_is_done_to_the_subject_is_not_a_subject_of_its_own() -> None:
     )
     assert "steriliz" not in analyse("Which devices must be sterilized before reuse?").subject
     assert analyse("Can opioids be tapered?").subject == ("opioid",)
+
+
+def test_a_list_item_that_answers_under_its_heading_shows_the_heading() -> None:
+    from citeline.types import Chunk, DocMeta, Passage
+
+    meta = DocMeta(doc_id="rome", title="Rome IV", type="Guideline", year=2016)
+    items = (
+        "Recurrent abdominal pain on average at least 1 day per week in the last 3 months.",
+        "The pain is related to defecation or to a change in stool frequency or form.",
+    )
+    chunk = Chunk(id="c1", doc=meta, text=" ".join(items), section="Rome IV criteria for IBS",
+                  sentences=items)  # fmt: skip
+    passages = [Passage(n=1, chunk=chunk, score=1.0, dense=0.6)]
+    question = "What are the Rome IV diagnostic criteria for IBS?"
+    headed = scoring.headed_sentences(question, passages)
+    assert headed["c1"][0].startswith("Rome IV criteria for IBS: Recurrent")
+    vecs = {"c1": EMB.embed(list(items))}
+    intent = analyse(question)
+    cands = scoring.candidates(
+        question, intent, passages, vecs, EMB.embed([question])[0], "clinician",
+        headed_vectors={"c1": EMB.embed(headed["c1"])},
+    )  # fmt: skip
+    first = next(c for c in cands if c.text.startswith("Recurrent"))
+    assert first.lead_in == "Rome IV criteria for IBS:" and first.self_contained

@@ -68,6 +68,9 @@ HEADING_WEIGHT = 0.2
 HEADED_MIN_WORDS = 2
 HEADED_MIN_SHARE = 0.4
 HEADED_FIRST_BONUS = 0.05
+HEADED_WHOLE_SHARE = 0.75
+# A sentence this much closer to the question read under its heading shows the heading.
+HEADED_LEAD_IN = 0.05
 TITLE_WEIGHT = 0.1
 SOURCE_WEIGHT = 0.15
 # Share of the question's content words (the predicate too: "effective", "therapies") in the
@@ -205,12 +208,18 @@ def candidates(
         sims = vecs @ query_vector
         headed = (headed_vectors or {}).get(p.chunk.id)
         opening_bonus = np.zeros(len(sims))
+        read_under = np.zeros(len(sims), dtype=bool)
         if headed is not None and headed.shape == vecs.shape:
+            read_under = headed @ query_vector > sims + HEADED_LEAD_IN
             # "Recurrent abdominal pain ... 1 day per week" under "Rome IV criteria for IBS"
             # says what its heading names, though its own words do not; the section's first
             # sentence states its main point, the others elaborate
             sims = np.maximum(sims, headed @ query_vector)
-            opening_bonus[0] = HEADED_FIRST_BONUS
+            heading = set(content_words(p.chunk.section.rpartition(" > ")[2]))
+            # a heading that is nearly the question ("Rome IV criteria for IBS") opens with
+            # the answer itself
+            whole = len(asked.words & heading) >= HEADED_WHOLE_SHARE * len(asked.words)
+            opening_bonus[0] = HEADED_FIRST_BONUS * (5 if whole else 1)
         context = f"{p.chunk.section} {p.doc.title}"
         context_stems = stems_of(context) | acronym_stems(intent, context)
         kind_asked = bool(asked.kinds) and _of_kind(asked.kinds, p.doc)
@@ -226,6 +235,9 @@ def candidates(
                 )
                 c.score += bonus + float(opening_bonus[i])
                 c.kind_asked = kind_asked
+                if not lead_in and read_under[i]:
+                    # it answers as read under its heading: the heading is shown before it
+                    c.lead_in = p.chunk.section.rpartition(" > ")[2] + ":"
                 out.append(c)
     return out
 
