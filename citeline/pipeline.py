@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from citeline import prompts
-from citeline.answerers import extractive, scoring
+from citeline.answerers import answering, extractive, scoring
 from citeline.answerers.llm import LLMAnswerer, LLMError
 from citeline.assemble import assemble_answer, filters_shown, matching_documents
 from citeline.citations import DraftSentence, enforce, make_support_fn
@@ -221,7 +221,7 @@ def scope_step(run: Run) -> bool:
         best[c.n] = max(best.get(c.n, -9.0), c.score)
     ranked = sorted(pool, key=lambda p: -best.get(p.n, p.score - 1.0))
     chosen = select(ranked, settings.top_k, settings.max_per_doc)
-    chosen = scoring.keep_best_named(chosen, ranked, cands)
+    chosen = answering.keep_best_named(chosen, ranked, cands)
     renumber = {id(p.chunk): p.n for p in chosen}
     by_old = {p.n: p for p in pool}
     run.candidates = []

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from citeline.answerers import extractive, scoring
+from citeline.answerers import answering, extractive, scoring
 from citeline.question import analyse, stems_of
 from citeline.sections import CAVEATS, EVIDENCE, MECHANISMS, TREATMENT, arrange, section_for
 from citeline.text import stem
@@ -384,9 +384,9 @@ def test_the_passage_naming_the_whole_subject_survives_the_passage_cut() -> None
     intent = analyse(q)
     cands = scoring.candidates(q, intent, passages, vecs, EMB.embed([q])[0], "patient")
     chosen = [p for p in passages[:2]]  # what the cut kept: two passages naming probiotics only
-    kept = scoring.keep_best_named(chosen, passages, cands)
+    kept = answering.keep_best_named(chosen, passages, cands)
     assert [p.chunk.id for p in kept] == ["c1", "c3"] and kept[-1].n == 2
-    assert scoring.keep_best_named(passages, passages, cands) == passages  # already there
+    assert answering.keep_best_named(passages, passages, cands) == passages  # already there
     # naming part of the subject is not enough: "not related to a genetic condition" is not
     # about "the genetic changes related to alkaptonuria"
     passages, vecs = _passages([
@@ -395,7 +395,7 @@ def test_the_passage_naming_the_whole_subject_survives_the_passage_cut() -> None
     ])  # fmt: skip
     q = "What are the genetic changes related to alkaptonuria?"
     cands = scoring.candidates(q, analyse(q), passages, vecs, EMB.embed([q])[0], "patient")
-    assert scoring.keep_best_named(passages[:1], passages, cands) == passages[:1]
+    assert answering.keep_best_named(passages[:1], passages, cands) == passages[:1]
 
 
 def test_a_list_item_under_a_heading_naming_the_question_is_read_with_it() -> None:

@@ -54,7 +54,6 @@ __all__ = [
     "Candidate",
     "candidates",
     "headed_sentences",
-    "keep_best_named",
     "source_name",
 ]
 
@@ -381,24 +380,3 @@ def _cues(asked: _Asked, sentence: str, has_prop: bool, about: float, about_ctx:
     if META.search(sentence):
         score -= META_PENALTY
     return score
-
-
-def keep_best_named(
-    chosen: Sequence[Passage], ranked: Sequence[Passage], cands: Sequence[Candidate]
-) -> list[Passage]:
-    """The passage of the sentence that names most of the subject stays among the chosen ones
-    (in the last place), however many passages of other documents score higher: the verdict
-    must name what was asked ("Should I stop my antidepressant and take probiotics?" is
-    answered by the one sentence naming both, not by the probiotic advice ranked above it)."""
-    if not cands or not chosen:
-        return list(chosen)
-    kept = {p.chunk.id for p in chosen}
-    by_n = {p.n: p for p in ranked}  # the pool's numbering, which the candidates use
-    top = max(cands, key=lambda c: (c.about, c.about_context, c.score))
-    if top.about < 1.0 or top.n not in by_n or by_n[top.n].chunk.id in kept:
-        # only a sentence naming all of it: "not related to a genetic condition" names two of
-        # "the genetic changes related to alkaptonuria" and is about something else
-        return list(chosen)
-    if any(c.about >= top.about for c in cands if by_n[c.n].chunk.id in kept):
-        return list(chosen)  # a chosen passage already names all of it
-    return [*chosen[:-1], replace(by_n[top.n], n=chosen[-1].n)]
