@@ -7,6 +7,7 @@ from citeline.answerers import extractive, scoring
 from citeline.question import analyse
 from citeline.safety import alarm_advice, alarm_query, screen
 from tests.test_answer_composition import EMB, _passages
+from tests.test_answer_cues import compose
 
 ASKS = "I'm losing weight without trying and there is blood in my poo. Is this just my IBS?"
 GUIDE = (
@@ -95,17 +96,8 @@ def test_for_a_patient_the_leaflet_leads_when_it_names_as_many_alarms() -> None:
         ]),
     ]  # fmt: skip
     question = "My daughter is losing weight. What should we do?"
-    passages, vecs = _passages(docs)
-    intent = analyse(question)
-    cands = scoring.candidates(
-        question, intent, passages, vecs, EMB.embed([question])[0], "patient"
-    )
     alarms = screen(question).alarms
-    comp = extractive.compose(
-        question, intent, cands, floor=0.0, max_bullets=8, audience="patient", alarms=alarms
-    )
+    comp = compose(question, docs, "patient", alarms)
     assert comp.verdict is not None and comp.verdict.text.startswith("Unexplained loss")
-    comp = extractive.compose(
-        question, intent, cands, floor=0.0, max_bullets=8, audience="clinician", alarms=alarms
-    )
+    comp = compose(question, docs, "clinician", alarms)
     assert comp.verdict is not None

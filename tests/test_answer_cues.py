@@ -4,20 +4,40 @@ by what clinicians should do, not by a finding that shares its words."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from citeline.answerers import extractive, scoring
 from citeline.answerers.cues import ADVISES, ASKS_ADVICE, DIRECT
 from citeline.question import analyse
 from tests.test_answer_composition import EMB, _passages
 
 
-def _verdict(question: str, docs: list, audience: str = "clinician") -> str:
+def compose(
+    question: str, docs: list, audience: str = "clinician", alarms: Sequence[str] = ()
+) -> extractive.Composition:
+    """The extractive answer to `question` from `docs` ((doc_id, type, title, sentences))."""
     passages, vecs = _passages(docs)
     intent = analyse(question)
     qvec = EMB.embed([question])[0]
     cands = scoring.candidates(question, intent, passages, vecs, qvec, audience)
-    comp = extractive.compose(question, intent, cands, floor=0.0, max_bullets=8, audience=audience)
+    return extractive.compose(
+        question, intent, cands, floor=0.0, max_bullets=8, audience=audience, alarms=alarms
+    )
+
+
+def _verdict(question: str, docs: list, audience: str = "clinician") -> str:
+    comp = compose(question, docs, audience)
     assert comp.verdict is not None
     return comp.verdict.text
+
+
+def _lead(pair: list[str], kind: str, question: str, audience: str = "clinician") -> float:
+    """How far the second sentence of `pair` scores above the first as an answer."""
+    passages, vecs = _passages([("doc", kind, "A source", pair)])
+    intent = analyse(question)
+    qvec = EMB.embed([question])[0]
+    a, b = scoring.candidates(question, intent, passages, vecs, qvec, audience)
+    return b.score - a.score
 
 
 def test_a_yes_or_no_about_the_subject_answers_a_yes_no_question() -> None:
@@ -100,11 +120,7 @@ def test_how_long_answered_only_in_words_is_a_duration_not_given() -> None:
             "The restriction stage of the low FODMAP diet is meant to be short.",
         ]),
     ]  # fmt: skip
-    question = "How long should the restriction stage of the low FODMAP diet last?"
-    passages, vecs = _passages(docs)
-    intent = analyse(question)
-    cands = scoring.candidates(question, intent, passages, vecs, EMB.embed([question])[0], "x")
-    comp = extractive.compose(question, intent, cands, floor=0.0, max_bullets=8)
+    comp = compose("How long should the restriction stage of the low FODMAP diet last?", docs)
     assert comp.not_given  # said plainly, and what they do say is shown
     assert comp.verdict is not None and "short" in comp.verdict.text
 
@@ -118,11 +134,7 @@ def test_how_long_the_trial_lasted_is_not_another_studys_duration() -> None:
             "A trial of diet in depression lasted at least 1 week.",
         ]),
     ]  # fmt: skip
-    question = "How long did the trial of diet in depression last?"
-    passages, vecs = _passages(docs)
-    intent = analyse(question)
-    cands = scoring.candidates(question, intent, passages, vecs, EMB.embed([question])[0], "x")
-    comp = extractive.compose(question, intent, cands, floor=0.0, max_bullets=8)
+    comp = compose("How long did the trial of diet in depression last?", docs)
     shown = " ".join(s.text for s in [comp.verdict, *comp.bullets] if s is not None)
     assert ("12-week" in shown) != ("1 week" in shown), shown  # one trial's duration, not two
 
@@ -167,19 +179,9 @@ def test_why_is_answered_by_a_cause() -> None:
         "Tummy pain when stressed is a common example of the gut-brain link.",
         "Stress can make your tummy hurt because the brain signals the gut.",
     ]
-    passages, vecs = _passages([("leaflet", "Patient information", "Gut and brain", pair)])
-
-    def lead(question: str) -> float:  # how far the cause scores above the example
-        intent = analyse(question)
-        qvec = EMB.embed([question])[0]
-        a, b = scoring.candidates(question, intent, passages, vecs, qvec, "patient")
-        return b.score - a.score
-
     # the same words asked "why" favour the cause by the bonus ("how" shares every other word)
-    why, how = (
-        lead("Why does my tummy hurt when I'm stressed?"),
-        lead("How does my tummy hurt when I'm stressed?"),
-    )
+    why = _lead(pair, "Patient information", "Why does my tummy hurt when I'm stressed?", "patient")
+    how = _lead(pair, "Patient information", "How does my tummy hurt when I'm stressed?", "patient")
     assert why - how >= scoring.WHY_BONUS - 1e-9
 
 
@@ -193,16 +195,12 @@ def test_what_a_trial_showed_is_answered_by_its_result() -> None:
         "Amitriptyline helps IBS through gut-brain neuromodulation in primary care.",
         "Amitriptyline was superior to placebo for IBS symptoms in primary care.",
     ]
-    passages, vecs = _passages([("trial", "Research", "The ATLANTIS trial", pair)])
-
-    def lead(question: str) -> float:  # how far the result scores above the mechanism
-        intent = analyse(question)
-        qvec = EMB.embed([question])[0]
-        a, b = scoring.candidates(question, intent, passages, vecs, qvec, "clinician")
-        return b.score - a.score
-
-    found = lead("Did the trial show that amitriptyline helps IBS in primary care?")
-    plain = lead("Did the trial say that amitriptyline helps IBS in primary care?")
+    found = _lead(
+        pair, "Research", "Did the trial show that amitriptyline helps IBS in primary care?"
+    )
+    plain = _lead(
+        pair, "Research", "Did the trial say that amitriptyline helps IBS in primary care?"
+    )
     assert found - plain >= 2 * scoring.RESULT_BONUS - 1e-9
 
 
