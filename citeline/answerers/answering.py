@@ -42,8 +42,7 @@ def property_answers(intent: Intent, cands: Sequence[Candidate]) -> list[Candida
     for c in cands:
         if not c.answers_property:
             continue
-        context = f"{c.text} {c.section} {c.doc.title}"
-        if main and not mentions_main(intent, context):
+        if main and not mentions_main(intent, context(c)):
             continue
         if intent.qualifiers and not set(intent.qualifiers) <= stems_of(f"{c.text} {c.section}"):
             continue  # another regimen of the same drug

@@ -164,16 +164,17 @@ class _Asked:
 
     @classmethod
     def of(cls, question: str, intent: Intent, audience: str, named: frozenset[str]) -> _Asked:
+        asked = asked_sentence(question)
         return cls(
             intent=intent,
             audience=audience,
             words=set(content_words(question)),
             asks_method=bool(ASKS_METHOD.search(question)),
-            asks_advice=bool(ASKS_ADVICE.search(asked_sentence(question))),
-            asks_caveats=bool(ASKS_CAVEATS.search(asked_sentence(question))),
-            asks_care=bool(ASKS_CARE.search(asked_sentence(question))),
-            asks_why=bool(ASKS_WHY.search(asked_sentence(question))),
-            asks_found=bool(ASKS_FOUND.search(asked_sentence(question))),
+            asks_advice=bool(ASKS_ADVICE.search(asked)),
+            asks_caveats=bool(ASKS_CAVEATS.search(asked)),
+            asks_care=bool(ASKS_CARE.search(asked)),
+            asks_why=bool(ASKS_WHY.search(asked)),
+            asks_found=bool(ASKS_FOUND.search(asked)),
             counts_main=bool(intent.main) and not only_as_population(intent.main, question),
             phrases=[p.lower() for p in intent.phrases if " " in p],
             pairs=bigrams(question),
@@ -208,16 +209,18 @@ def candidates(
         headed = (headed_vectors or {}).get(p.chunk.id)
         opening_bonus = np.zeros(len(sims))
         read_under = np.zeros(len(sims), dtype=bool)
+        heading = p.chunk.section.rpartition(" > ")[2]
         if headed is not None and headed.shape == vecs.shape:
-            read_under = headed @ query_vector > sims + HEADED_LEAD_IN
+            headed_sims = headed @ query_vector
+            read_under = headed_sims > sims + HEADED_LEAD_IN
             # "Recurrent abdominal pain ... 1 day per week" under "Rome IV criteria for IBS"
             # says what its heading names, though its own words do not; the section's first
             # sentence states its main point, the others elaborate
-            sims = np.maximum(sims, headed @ query_vector)
-            heading = set(content_words(p.chunk.section.rpartition(" > ")[2]))
+            sims = np.maximum(sims, headed_sims)
             # a heading that is nearly the question ("Rome IV criteria for IBS") opens with
             # the answer itself
-            whole = len(asked.words & heading) >= HEADED_WHOLE_SHARE * len(asked.words)
+            shared = len(asked.words & set(content_words(heading)))
+            whole = shared >= HEADED_WHOLE_SHARE * len(asked.words)
             opening_bonus[0] = HEADED_FIRST_BONUS * (5 if whole else 1)
         context = f"{p.chunk.section} {p.doc.title}"
         context_stems = stems_of(context) | acronym_stems(intent, context)
@@ -236,7 +239,7 @@ def candidates(
                 c.kind_asked = kind_asked
                 if not lead_in and read_under[i]:
                     # it answers as read under its heading: the heading is shown before it
-                    c.lead_in = p.chunk.section.rpartition(" > ")[2] + ":"
+                    c.lead_in = heading + ":"
                 out.append(c)
     return out
 
@@ -310,8 +313,12 @@ def _candidate(
         # "Which lifestyle changes (heartburn)?": lifestyle advice for depression names the
         # question's own words but not the conversation's subject
         inherited = replace(intent, subject=intent.frame, frame=())
-        score -= 0.0 if mentions(inherited, s_stems | context_stems) else OWN_MISSING / 2
-    if lead_in and not points_back(sentence):  # its opening leans on what is not shown
+        if not mentions(inherited, s_stems | context_stems):
+            score -= OWN_MISSING / 2
+    # a sentence pointing back at an unseen list is repaired by its lead-in; one whose opening
+    # leans on what is not shown is not
+    repaired = bool(lead_in) and points_back(sentence)
+    if lead_in and not repaired:
         score -= DEPENDENT_PENALTY
     return Candidate(
         n=p.n,
@@ -329,7 +336,7 @@ def _candidate(
         names_own=names_own,
         about_source=not asked.asks_method
         and bool(ABOUT_SOURCE.search(sentence) or METHOD.search(sentence)),
-        self_contained=(not lead_in or points_back(sentence)) and not CONCLUDES.match(sentence),
+        self_contained=(not lead_in or repaired) and not CONCLUDES.match(sentence),
         caveat_asked=not asked.asks_caveats or caveat,
     )
 
